@@ -1,0 +1,715 @@
+// Package chhttp serves ClickHouse's HTTP interface over the embedded engine,
+// so that unmodified ClickHouse clients (clickhouse-go's HTTP transport,
+// @clickhouse/client(-web) as HyperDX uses it, clickhouse-connect, curl)
+// work against it as against a ClickHouse server.
+package chhttp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
+)
+
+// Config configures the HTTP interface.
+type Config struct {
+	// Users maps user names to passwords. Empty means one user "default"
+	// with an empty password, as a fresh ClickHouse server has.
+	Users map[string]string
+	// MaxBodyBytes bounds a request body, on the wire and decompressed.
+	MaxBodyBytes int64
+	// MaxConns bounds statements running at once (each on its own engine
+	// connection).
+	MaxConns int
+	// DefaultDatabase is used when a request names none.
+	DefaultDatabase string
+}
+
+// Server is an http.Handler speaking ClickHouse's HTTP protocol.
+type Server struct {
+	cfg         Config
+	engine      *chdb.Engine
+	pool        *connPool
+	timezone    string
+	version     string
+	displayName string
+	queries     atomic.Uint64
+	failures    atomic.Uint64
+}
+
+// maxQueryHead is how much of a body is read to find the statement in it
+// before the rest is streamed as INSERT data.
+const maxQueryHead = 1 << 20
+
+// New creates a server over an open engine.
+func New(e *chdb.Engine, cfg Config) (*Server, error) {
+	if len(cfg.Users) == 0 {
+		cfg.Users = map[string]string{"default": ""}
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 256 << 20
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 8
+	}
+	if cfg.DefaultDatabase == "" {
+		cfg.DefaultDatabase = "default"
+	}
+	s := &Server{cfg: cfg, engine: e, pool: newConnPool(e, cfg.MaxConns)}
+	r, err := e.Query(context.Background(), "SELECT timezone(), version(), displayName()", "TabSeparated")
+	if err != nil {
+		return nil, fmt.Errorf("read engine identity: %w", err)
+	}
+	parts := strings.Split(strings.TrimRight(string(r.Data), "\n"), "\t")
+	if len(parts) == 3 {
+		s.timezone, s.version, s.displayName = parts[0], parts[1], parts[2]
+	}
+	return s, nil
+}
+
+// Close releases the engine connections the server holds.
+func (s *Server) Close() { s.pool.close() }
+
+// Stats returns how many queries were served and how many failed.
+func (s *Server) Stats() (queries, failures uint64) { return s.queries.Load(), s.failures.Load() }
+
+// httpError is an error answered before any output was sent.
+type httpError struct {
+	status int
+	code   int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func newHTTPError(code int, format string, args ...any) *httpError {
+	return &httpError{status: statusForCode(code), code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cors(w, r)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	switch r.URL.Path {
+	case "/ping", "/replicas_status":
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+			_, _ = io.WriteString(w, "Ok.\n")
+			return
+		}
+	case "/":
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			if !r.URL.Query().Has("query") {
+				w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+				_, _ = io.WriteString(w, "Ok.\n")
+				return
+			}
+		}
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
+		s.writeError(w, nil, newHTTPError(chdb.CodeBadArguments, "HTTP method %s is not supported: use GET or POST", r.Method))
+		return
+	}
+	s.queries.Add(1)
+	if err := s.serveQuery(w, r); err != nil {
+		s.failures.Add(1)
+		s.writeError(w, r, err)
+	}
+}
+
+// cors answers browsers: HyperDX's UI talks to ClickHouse straight from the page.
+func cors(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions || r.URL.Query().Get("add_http_cors_header") == "1" {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Headers", "origin, x-requested-with, x-clickhouse-format, x-clickhouse-user, x-clickhouse-key, Authorization, content-type, content-encoding, accept-encoding")
+		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+		h.Set("Access-Control-Expose-Headers", "X-ClickHouse-Query-Id, X-ClickHouse-Summary, X-ClickHouse-Server-Display-Name, X-ClickHouse-Format, X-ClickHouse-Timezone, X-ClickHouse-Exception-Code, X-ClickHouse-Exception-Tag")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+}
+
+// request is a parsed query request.
+type request struct {
+	user, password string
+	database       string
+	queryParam     string
+	queryID        string
+	defaultFormat  string
+	settings       []setting
+	params         []chdb.Param
+	compress       bool // compress=1: answer in ClickHouse's compressed block framing
+	decompress     bool // decompress=1: the body is in that framing
+	httpCompress   bool // enable_http_compression=1: Content-Encoding on the answer
+	waitEnd        bool
+	protocolRev    uint64
+	networkMethod  string
+	acceptEncoding string
+	body           io.Reader
+}
+
+// paramsNotSettings are URL parameters the HTTP layer consumes itself.
+var paramsNotSettings = map[string]bool{
+	"query": true, "database": true, "default_format": true, "query_id": true, "user": true, "password": true,
+	"compress": true, "decompress": true, "session_id": true, "session_timeout": true, "session_check": true,
+	"client_protocol_version": true, "quota_key": true, "buffer_size": true, "wait_end_of_query": true,
+	"stacktrace": true, "role": true, "default_database": true, "query_kind": true,
+}
+
+// settingsHandledHere are settings the HTTP layer applies itself, and
+// settings that cannot work in-process (asynchronous inserts need a server's
+// background flush; inserts here are synchronous and durable on return).
+var settingsHandledHere = map[string]bool{
+	"enable_http_compression": true, "http_zlib_compression_level": true, "send_progress_in_http_headers": true,
+	"http_headers_progress_interval_ms": true, "add_http_cors_header": true, "network_compression_method": true,
+	"network_zstd_compression_level": true, "http_response_buffer_size": true, "http_wait_end_of_query": true,
+	"async_insert": true, "wait_for_async_insert": true, "wait_for_async_insert_timeout": true,
+	"async_insert_deduplicate": true, "async_insert_busy_timeout_ms": true, "async_insert_max_data_size": true,
+	"async_insert_use_adaptive_busy_timeout": true, "async_insert_busy_timeout_max_ms": true,
+	"async_insert_busy_timeout_min_ms": true, "async_insert_max_query_number": true,
+	"http_max_field_value_size": true, "http_max_field_name_size": true, "http_max_fields": true,
+	"http_max_uri_size": true, "http_max_request_param_data_size": true, "http_receive_timeout": true,
+	"http_send_timeout": true, "http_connection_timeout": true, "http_native_compression_disable_checksumming_on_decompress": true,
+	"cancel_http_readonly_queries_on_client_close": true, "http_make_head_request": true,
+}
+
+func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request, error) {
+	q := r.URL.Query()
+	req := &request{database: s.cfg.DefaultDatabase}
+	body := io.Reader(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+
+	// A multipart body carries the query and parameters as form fields
+	// (@clickhouse/client does this when they are too long for a URL).
+	if ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && strings.HasPrefix(ct, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, bodyError(err, "read multipart body")
+			}
+			name := part.FormName()
+			v, err := io.ReadAll(part)
+			if err != nil {
+				return nil, bodyError(err, "read multipart field "+name)
+			}
+			if part.FileName() != "" {
+				return nil, newHTTPError(chdb.CodeNotImplemented, "external tables (multipart file %q) are not supported by the embedded engine's HTTP interface", part.FileName())
+			}
+			q.Add(name, string(v))
+		}
+		body = strings.NewReader("")
+	}
+
+	for name, values := range q {
+		v := values[len(values)-1]
+		switch {
+		case name == "query":
+			req.queryParam = v
+		case name == "database":
+			if v != "" {
+				req.database = v
+			}
+		case name == "default_format":
+			req.defaultFormat = v
+		case name == "query_id":
+			req.queryID = v
+		case name == "user":
+			req.user = v
+		case name == "password":
+			req.password = v
+		case name == "compress":
+			req.compress = v == "1"
+		case name == "decompress":
+			req.decompress = v == "1"
+		case name == "wait_end_of_query":
+			req.waitEnd = v == "1"
+		case name == "client_protocol_version":
+			rev, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, newHTTPError(chdb.CodeBadArguments, "client_protocol_version must be a number, got %q", v)
+			}
+			req.protocolRev = rev
+		case strings.HasPrefix(name, "param_"):
+			req.params = append(req.params, chdb.Param{Name: strings.TrimPrefix(name, "param_"), Value: v})
+		case paramsNotSettings[name]:
+		case name == "enable_http_compression":
+			req.httpCompress = v == "1"
+		case name == "network_compression_method":
+			req.networkMethod = strings.ToUpper(v)
+		case settingsHandledHere[name]:
+		case strings.HasSuffix(name, "_structure"):
+			// <table>_structure describes an external table.
+			return nil, newHTTPError(chdb.CodeNotImplemented, "external tables (%s) are not supported by the embedded engine's HTTP interface", name)
+		default:
+			req.settings = append(req.settings, setting{name, v})
+		}
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		// As ClickHouse does: GET may not modify data.
+		found := false
+		for _, st := range req.settings {
+			if st.name == "readonly" {
+				found = true
+			}
+		}
+		if !found {
+			req.settings = append(req.settings, setting{"readonly", "2"})
+		}
+	}
+	sortSettings(req.settings)
+
+	// Credentials: basic auth, then ClickHouse's headers, then URL params.
+	if u, p, ok := r.BasicAuth(); ok {
+		req.user, req.password = u, p
+	}
+	if u := r.Header.Get("X-ClickHouse-User"); u != "" {
+		req.user = u
+		req.password = r.Header.Get("X-ClickHouse-Key")
+	}
+	if req.user == "" {
+		req.user = "default"
+	}
+	if db := r.Header.Get("X-ClickHouse-Database"); db != "" && !q.Has("database") {
+		req.database = db
+	}
+	req.acceptEncoding = r.Header.Get("Accept-Encoding")
+	if f := r.Header.Get("X-ClickHouse-Format"); f != "" && req.defaultFormat == "" {
+		req.defaultFormat = f
+	}
+
+	body, err := decodeContentEncoding(r.Header.Get("Content-Encoding"), body)
+	if err != nil {
+		return nil, err
+	}
+	if req.decompress {
+		body = newBlockReader(body)
+	}
+	req.body = &limitedReader{r: body, n: s.cfg.MaxBodyBytes}
+	return req, nil
+}
+
+func (s *Server) authenticate(req *request) error {
+	want, ok := s.cfg.Users[req.user]
+	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(req.password)) != 1 {
+		return newHTTPError(chdb.CodeAuthenticationFail, "Code: 516. DB::Exception: %s: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)", req.user)
+	}
+	return nil
+}
+
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
+	req, err := s.parseRequest(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.authenticate(req); err != nil {
+		return err
+	}
+	if req.queryID == "" {
+		req.queryID = newQueryID()
+	}
+
+	// The statement is the query parameter followed by the body, as in
+	// ClickHouse; for INSERT … FORMAT the rest of the body is its data.
+	in := req.body
+	if req.queryParam != "" {
+		in = io.MultiReader(strings.NewReader(req.queryParam+"\n"), req.body)
+	}
+	head, err := readHead(in)
+	if err != nil {
+		return err
+	}
+	st := scanStatement(string(head))
+	if len(strings.TrimSpace(string(head))) == 0 {
+		return newHTTPError(chdb.CodeSyntaxError, "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)")
+	}
+
+	ctx := r.Context()
+	conn, key, err := s.pool.acquire(ctx, req.settings)
+	if err != nil {
+		if ctx.Err() != nil {
+			return newHTTPError(chdb.CodeQueryWasCancelled, "client went away while waiting for an engine connection")
+		}
+		return err
+	}
+	broken := false
+	defer func() { s.pool.release(conn, key, broken) }()
+	if err := useDatabase(conn, req.database); err != nil {
+		return err
+	}
+
+	if st.keyword == "INSERT" && st.dataAt >= 0 {
+		data := io.MultiReader(bytes.NewReader(head[st.dataAt:]), in)
+		return s.streamInsert(ctx, w, req, conn, string(head[:st.formatAt]), st.format, data, &broken)
+	}
+
+	rest, err := io.ReadAll(in)
+	if err != nil {
+		return bodyError(err, "read query")
+	}
+	sqlBytes := append(head, rest...)
+	format := st.format
+	if format == "" {
+		format = req.defaultFormat
+	}
+	if format == "" {
+		format = "TabSeparated"
+	}
+	return s.streamQuery(ctx, w, req, conn, string(sqlBytes), format, producesOutput(st.keyword), &broken)
+}
+
+func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql, format string, data io.Reader, broken *bool) error {
+	ins, err := conn.Insert(sql, format, req.params...)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 256<<10)
+	for {
+		n, rerr := data.Read(buf)
+		if n > 0 {
+			if err := ins.Append(buf[:n]); err != nil {
+				ins.Cancel()
+				return err
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			ins.Cancel()
+			if ctx.Err() != nil {
+				*broken = true
+			}
+			return bodyError(rerr, "read INSERT data")
+		}
+	}
+	stats, err := ins.Done()
+	if err != nil {
+		return err
+	}
+	s.writeHeaders(w, req, "", stats)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql, format string, hasOutput bool, broken *bool) error {
+	var (
+		src      chunkSource
+		chunk    []byte
+		buffered [][]byte
+	)
+	if hasOutput {
+		stream, err := conn.Stream(sql, format, req.params...)
+		if isStreamingUnsupported(err) {
+			hasOutput = false
+		} else if err != nil {
+			return err
+		} else {
+			defer stream.Close()
+			src = stream
+		}
+	}
+	if !hasOutput {
+		// DDL and the like cannot stream; run them whole.
+		res, err := conn.Query(sql, format, req.params...)
+		if err != nil {
+			return err
+		}
+		src = &wholeResult{res: res}
+	}
+	// The first chunk decides the status: an error in it is still an HTTP error.
+	chunk, err := src.Next()
+	if err != nil {
+		return err
+	}
+	stream := src
+	if req.waitEnd {
+		for chunk != nil {
+			buffered = append(buffered, append([]byte(nil), chunk...))
+			if chunk, err = stream.Next(); err != nil {
+				return err
+			}
+		}
+	}
+	if chunk == nil && len(buffered) == 0 && !hasOutput {
+		s.writeHeaders(w, req, "", stream.Stats())
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+
+	tag := newExceptionTag()
+	w.Header().Set("X-ClickHouse-Exception-Tag", tag)
+	s.writeHeaders(w, req, format, stream.Stats())
+	out, err := newOutput(w, req, format)
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	write := func(b []byte) error {
+		if len(b) == 0 {
+			return nil
+		}
+		_, err := out.Write(b)
+		return err
+	}
+	for _, b := range buffered {
+		if err := write(b); err != nil {
+			out.abort(err)
+			return nil
+		}
+	}
+	for chunk != nil {
+		if err := write(chunk); err != nil {
+			// The client is gone or the re-encoding failed; the stream is
+			// cancelled by Close.
+			out.abort(err)
+			*broken = ctx.Err() != nil
+			return nil
+		}
+		if ctx.Err() != nil {
+			out.abort(ctx.Err())
+			return nil
+		}
+		if chunk, err = stream.Next(); err != nil {
+			out.midStreamException(tag, err)
+			s.failures.Add(1)
+			return nil
+		}
+	}
+	if err := out.close(); err != nil {
+		out.midStreamException(tag, err)
+	}
+	return nil
+}
+
+func (s *Server) writeHeaders(w http.ResponseWriter, req *request, format string, st chdb.Stats) {
+	h := w.Header()
+	h.Set("X-ClickHouse-Query-Id", req.queryID)
+	h.Set("X-ClickHouse-Server-Display-Name", s.displayName)
+	h.Set("X-ClickHouse-Timezone", s.timezone)
+	if format != "" {
+		h.Set("X-ClickHouse-Format", format)
+		h.Set("Content-Type", contentType(format))
+	} else {
+		h.Set("Content-Type", "text/plain; charset=UTF-8")
+	}
+	h.Set("X-ClickHouse-Summary", fmt.Sprintf(
+		`{"read_rows":"%d","read_bytes":"%d","written_rows":"%d","written_bytes":"%d","total_rows_to_read":"0","result_rows":"%d","result_bytes":"%d","elapsed_ns":"%d"}`,
+		st.RowsRead, st.BytesRead, st.RowsWritten, st.BytesWritten, st.RowsWritten, st.BytesWritten, int64(st.Elapsed*1e9)))
+	h.Set("Keep-Alive", "timeout=10")
+}
+
+func contentType(format string) string {
+	f := strings.ToLower(format)
+	switch {
+	case strings.HasPrefix(f, "json"), strings.HasPrefix(f, "ndjson"):
+		return "application/json; charset=UTF-8"
+	case strings.HasPrefix(f, "tabseparated"), strings.HasPrefix(f, "tsv"):
+		return "text/tab-separated-values; charset=UTF-8"
+	case strings.HasPrefix(f, "csv"):
+		return "text/csv; charset=UTF-8; header=absent"
+	case f == "native", strings.HasPrefix(f, "rowbinary"), f == "parquet", f == "arrow", f == "arrowstream", f == "orc", f == "avro":
+		return "application/octet-stream"
+	default:
+		return "text/plain; charset=UTF-8"
+	}
+}
+
+// writeError answers an error raised before output started, as ClickHouse
+// does: an HTTP status by exception code, the code in a header, and the
+// message as the body.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := http.StatusInternalServerError, chdb.CodeUnknownException, err.Error()
+	var he *httpError
+	var ce *chdb.Error
+	switch {
+	case errors.As(err, &he):
+		status, code = he.status, he.code
+		if !strings.HasPrefix(msg, "Code: ") {
+			msg = fmt.Sprintf("Code: %d. DB::Exception: %s. (%s)", code, msg, codeName(code))
+		}
+	case errors.As(err, &ce):
+		code, msg = ce.Code, ce.Message
+		status = statusForCode(code)
+	default:
+		msg = fmt.Sprintf("Code: %d. DB::Exception: %s. (%s)", code, msg, codeName(code))
+	}
+	if !strings.Contains(msg, "(version ") && s.version != "" {
+		msg += " (version " + s.version + ")"
+	}
+	h := w.Header()
+	h.Set("X-ClickHouse-Exception-Code", strconv.Itoa(code))
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Del("X-ClickHouse-Format")
+	if r != nil && r.Header.Get("X-ClickHouse-Query-Id") == "" {
+		if id := r.URL.Query().Get("query_id"); id != "" {
+			h.Set("X-ClickHouse-Query-Id", id)
+		}
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg+"\n")
+}
+
+// statusForCode maps exception codes to HTTP statuses the way ClickHouse's
+// HTTP handler does.
+func statusForCode(code int) int {
+	switch code {
+	case 192, 193, 194, 516: // UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, AUTHENTICATION_FAILED
+		return http.StatusUnauthorized
+	case 164, 497: // READONLY, ACCESS_DENIED
+		return http.StatusForbidden
+	case 6, 25, 26, 27, 32, 33, 35, 36, 38, 41, 42, 43, 44, 47, 53, 62, 69, 72, 73, 80, 115, 117, 130, 131, 132, 184, 190, 352, 393, 457, 631:
+		return http.StatusBadRequest
+	case 46, 50, 60, 81, 83, 76, 169, 170, 179, 306, 458, 600:
+		return http.StatusNotFound
+	case chdb.CodeTooLargeRequest:
+		return http.StatusRequestEntityTooLarge
+	case 48: // NOT_IMPLEMENTED
+		return http.StatusNotImplemented
+	case 159, 209: // TIMEOUT_EXCEEDED, SOCKET_TIMEOUT
+		return http.StatusRequestTimeout
+	case 202: // TOO_MANY_SIMULTANEOUS_QUERIES
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+var codeNames = map[int]string{
+	27: "CANNOT_PARSE_INPUT_ASSERTION_FAILED", 36: "BAD_ARGUMENTS", 40: "CHECKSUM_DOESNT_MATCH", 48: "NOT_IMPLEMENTED",
+	62: "SYNTAX_ERROR", 210: "NETWORK_ERROR", 307: "TOO_MANY_BYTES", 394: "QUERY_WAS_CANCELLED", 516: "AUTHENTICATION_FAILED",
+	1002: "UNKNOWN_EXCEPTION", 271: "CANNOT_DECOMPRESS",
+}
+
+func codeName(code int) string {
+	if n, ok := codeNames[code]; ok {
+		return n
+	}
+	return "UNKNOWN_EXCEPTION"
+}
+
+func newQueryID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func newExceptionTag() string {
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b[:])
+}
+
+// readHead reads the beginning of the statement text: all of it when it is
+// short, else enough to find where an INSERT's data starts (maxQueryHead).
+func readHead(in io.Reader) ([]byte, error) {
+	head := make([]byte, 0, 64<<10)
+	for len(head) < maxQueryHead {
+		if len(head) == cap(head) {
+			head = append(head, make([]byte, len(head))...)[:len(head)]
+		}
+		n, err := in.Read(head[len(head):min(cap(head), maxQueryHead)])
+		head = head[:len(head)+n]
+		if errors.Is(err, io.EOF) {
+			return head, nil
+		}
+		if err != nil {
+			return nil, bodyError(err, "read request body")
+		}
+		if st := scanStatement(string(head)); st.dataAt >= 0 && st.dataAt < len(head) {
+			return head, nil
+		}
+	}
+	return head, nil
+}
+
+// bodyError classifies a failure reading the body.
+func bodyError(err error, what string) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe), errors.Is(err, errBodyTooLarge):
+		return newHTTPError(chdb.CodeTooLargeRequest, "%s: request body is larger than the limit (max_body_size); split the insert into smaller batches", what)
+	case isDecodeError(err):
+		return newHTTPError(271, "%s: cannot decompress the request body: %v", what, err)
+	}
+	return newHTTPError(chdb.CodeNetworkError, "%s: %v", what, err)
+}
+
+var errBodyTooLarge = errors.New("decompressed request body is larger than the limit")
+
+// limitedReader bounds the decompressed body, as MaxBytesReader bounds the
+// body on the wire: a small compressed body must not expand without limit.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		// Allow a clean EOF right at the limit.
+		var one [1]byte
+		if n, err := l.r.Read(one[:]); n == 0 && err != nil {
+			return 0, err
+		}
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// chunkSource yields a statement's output piece by piece.
+type chunkSource interface {
+	Next() ([]byte, error)
+	Stats() chdb.Stats
+}
+
+// wholeResult serves a non-streamed result as a single chunk.
+type wholeResult struct {
+	res  *chdb.Result
+	done bool
+}
+
+func (w *wholeResult) Next() ([]byte, error) {
+	if w.done || len(w.res.Data) == 0 {
+		w.done = true
+		return nil, nil
+	}
+	w.done = true
+	return w.res.Data, nil
+}
+
+func (w *wholeResult) Stats() chdb.Stats {
+	return chdb.Stats{Elapsed: w.res.Elapsed, RowsRead: w.res.RowsRead, BytesRead: w.res.BytesRead, RowsWritten: w.res.RowsWritten, BytesWritten: w.res.BytesWritten}
+}
+
+func isStreamingUnsupported(err error) bool {
+	var ce *chdb.Error
+	return errors.As(err, &ce) && ce.Code == chdb.CodeBadArguments && strings.Contains(ce.Message, "Streaming query is not supported")
+}
