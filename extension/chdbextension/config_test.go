@@ -1,0 +1,57 @@
+package chdbextension
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/otelcol-agentic/otelcol-agentic/extension/chdbextension/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	tests := []struct {
+		id      component.ID
+		want    *Config
+		wantErr string
+	}{
+		{id: component.NewID(metadata.Type), want: createDefaultConfig()},
+		{
+			id: component.NewIDWithName(metadata.Type, "custom"),
+			want: &Config{
+				DataPath:             "/var/lib/otelcol-agentic/chdb",
+				Endpoint:             "0.0.0.0:9123",
+				Users:                map[string]configopaque.String{"default": "s3cret"},
+				MaxBodySize:          1 << 20,
+				MaxConcurrentQueries: 4,
+				Schema:               SchemaConfig{Apply: true, Database: "obs", Dims: 768, TTL: 720 * time.Hour},
+			},
+		},
+		{id: component.NewIDWithName(metadata.Type, "open_no_password"), wantErr: `user "default" has no password`},
+		{id: component.NewIDWithName(metadata.Type, "bad_dims"), wantErr: "schema.dims must be between 1 and 4096"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := createDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			err = confmap.Validate(cfg)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg)
+		})
+	}
+}
