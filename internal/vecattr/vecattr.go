@@ -1,0 +1,54 @@
+// Package vecattr names the attributes the embedding processor attaches to
+// the records it embeds, and encodes vectors compactly for them: the
+// clickhouse_vector exporter reads what the processor writes.
+package vecattr
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+)
+
+// Log record attributes.
+const (
+	Template     = "embedding.template"      // string: the normalised body
+	TemplateHash = "embedding.template_hash" // int64: the template's hash (uint64 bits)
+	Vector       = "embedding.vector"        // bytes: little-endian float32s
+	Model        = "embedding.model"         // string
+)
+
+// Root-span attributes of a summarised trace.
+const (
+	SpanSequence  = "trace.span_sequence"
+	SpanCount     = "trace.span_count"
+	ErrorCount    = "trace.error_count"
+	TotalDuration = "trace.duration_ns"
+	RootOperation = "trace.root_operation"
+	AnomalyScore  = "trace.anomaly_score"
+	IsAnomaly     = "trace.is_anomaly"
+	AnomalyType   = "trace.anomaly_type"
+)
+
+// Encode packs a vector as little-endian float32s.
+func Encode(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+// ErrBadVector is returned for a byte slice that is not a float32 vector.
+var ErrBadVector = errors.New("vector attribute length is not a multiple of 4")
+
+// Decode unpacks what Encode produced.
+func Decode(b []byte) ([]float32, error) {
+	if len(b)%4 != 0 {
+		return nil, ErrBadVector
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v, nil
+}
