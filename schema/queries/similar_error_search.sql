@@ -1,0 +1,32 @@
+-- Seed plan §5.1: the past errors most like a given one. Nearest error
+-- templates to the query vector (the vector index on log_templates answers
+-- the ORDER BY … LIMIT), with each template's occurrences in the window.
+-- Parameters: embedding, k, since, service ('' = any), max_distance.
+WITH hits AS (
+    SELECT template_hash, template, service_name, example_body,
+           cosineDistance(embedding, {embedding:Array(Float32)}) AS distance
+    FROM log_templates
+    ORDER BY distance ASC
+    LIMIT {k:UInt32} * 4
+),
+stats AS (
+    SELECT template_hash,
+           sum(occurrences) AS occurrences,
+           min(first_seen) AS first_seen,
+           max(last_seen) AS last_seen,
+           groupUniqArrayMerge(5)(example_trace_ids) AS example_trace_ids
+    FROM log_template_stats
+    WHERE template_hash IN (SELECT template_hash FROM hits)
+      AND minute >= toStartOfMinute({since:DateTime64(9)})
+      AND ({service:String} = '' OR service_name = {service:String})
+    GROUP BY template_hash
+)
+SELECT h.template_hash AS template_hash, h.template AS template, h.service_name AS service_name,
+       h.example_body AS example_body, h.distance AS distance,
+       s.occurrences AS occurrences, s.first_seen AS first_seen, s.last_seen AS last_seen,
+       s.example_trace_ids AS example_trace_ids
+FROM hits AS h
+INNER JOIN stats AS s USING (template_hash)
+WHERE h.distance <= {max_distance:Float32}
+ORDER BY h.distance ASC, s.occurrences DESC
+LIMIT {k:UInt32}
