@@ -81,6 +81,15 @@ type Collector struct {
 // overrides may be given.
 func StartCollector(tb testing.TB, dataDir string, sets ...string) *Collector {
 	tb.Helper()
+	return StartCollectorWithConfig(tb, filepath.Join(RepoRoot(tb), "otelcol-config.yaml"), dataDir, sets...)
+}
+
+// Pid returns the collector's process id.
+func (c *Collector) Pid() int { return c.cmd.Process.Pid }
+
+// StartCollectorWithConfig is StartCollector with another config file.
+func StartCollectorWithConfig(tb testing.TB, config, dataDir string, sets ...string) *Collector {
+	tb.Helper()
 	c := &Collector{
 		DataDir:   dataDir,
 		ClickHTTP: FreePort(tb),
@@ -90,12 +99,14 @@ func StartCollector(tb testing.TB, dataDir string, sets ...string) *Collector {
 		done:      make(chan error, 1),
 	}
 	args := []string{
-		"--config", filepath.Join(RepoRoot(tb), "otelcol-config.yaml"),
+		"--config", config,
 		"--set=extensions::chdb::endpoint=" + c.ClickHTTP,
 		"--set=extensions::health_check::endpoint=" + c.Health,
 		"--set=receivers::otlp::protocols::http::endpoint=" + c.OTLPHTTP,
 		"--set=receivers::otlp::protocols::grpc::endpoint=" + c.OTLPGRPC,
 		"--set=exporters::clickhouse::endpoint=http://" + c.ClickHTTP,
+		"--set=exporters::clickhouse_vector::endpoint=http://" + c.ClickHTTP,
+		"--set=processors::groupbytrace::wait_duration=1s",
 		"--set=service::telemetry::metrics::level=none",
 	}
 	for _, s := range sets {

@@ -1,0 +1,632 @@
+package clickhousevectorexporter
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
+)
+
+type writer struct {
+	cfg    *Config
+	logger *zap.Logger
+	conn   driver.Conn
+	db     string
+
+	mu        sync.Mutex
+	templates map[uint64]struct{} // templates already stored with a vector
+	patterns  []*pattern
+}
+
+// pattern is a known error pattern (root cause and resolution), held in
+// memory to match incoming errors against: catalogues hold tens to
+// thousands of patterns, far fewer than errors arrive.
+type pattern struct {
+	id         uuid.UUID
+	createdAt  time.Time
+	signature  string
+	message    string
+	service    string
+	rootCause  string
+	resolution string
+	count      uint32
+	lastSeen   time.Time
+	traceIDs   []string
+	vec        []float32
+	model      string
+}
+
+const maxRelatedTraces = 50
+
+func (w *writer) dims() int { return w.cfg.Embedder.Dims }
+
+func newWriter(cfg *Config, logger *zap.Logger) *writer {
+	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}}
+}
+
+func (w *writer) start(ctx context.Context, _ component.Host) error {
+	u, err := url.Parse(w.cfg.Endpoint)
+	if err != nil {
+		return err
+	}
+	opts := &clickhouse.Options{
+		Addr:        []string{u.Host},
+		Protocol:    clickhouse.HTTP,
+		Auth:        clickhouse.Auth{Database: w.db, Username: w.cfg.Username, Password: string(w.cfg.Password)},
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		DialTimeout: w.cfg.DialTimeout,
+	}
+	if u.Scheme == "https" {
+		opts.TLS = tlsConfig()
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, w.cfg.DialTimeout)
+	defer cancel()
+	if w.cfg.CreateSchema {
+		// The database may not exist yet: create the schema through a
+		// connection that names none.
+		boot := *opts
+		boot.Auth.Database = ""
+		conn, err := clickhouse.Open(&boot)
+		if err != nil {
+			return fmt.Errorf("open ClickHouse at %s: %w", u.Host, err)
+		}
+		if err := conn.Ping(pingCtx); err != nil {
+			_ = conn.Close()
+			return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running?)", u.Host, err)
+		}
+		_, err = schema.Apply(ctx, executor{conn}, schema.Options{Database: w.db, Dims: w.dims()})
+		_ = conn.Close()
+		if err != nil {
+			return fmt.Errorf("create the vector tables: %w", err)
+		}
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return fmt.Errorf("open ClickHouse at %s: %w", u.Host, err)
+	}
+	w.conn = conn
+	if err := conn.Ping(pingCtx); err != nil {
+		return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running? does database %s exist?)", u.Host, err, w.db)
+	}
+	ex := executor{conn}
+	for _, table := range []string{"log_templates", "traces_with_embeddings", "error_patterns"} {
+		dims, err := schema.VectorDims(ctx, ex, w.db, table)
+		if err != nil {
+			return fmt.Errorf("read the vector dimension of %s.%s: %w", w.db, table, err)
+		}
+		if dims != w.dims() {
+			return fmt.Errorf("%s.%s holds %d-dim vectors but this exporter is configured for %d: set dims (here and in the embedding processor's embedder) to %d, or drop the vector tables so they are recreated with %d",
+				w.db, table, dims, w.dims(), dims, w.dims())
+		}
+	}
+	if err := w.loadTemplates(ctx); err != nil {
+		return err
+	}
+	if w.cfg.SeedPatterns {
+		if err := w.seedPatterns(ctx); err != nil {
+			return err
+		}
+	}
+	return w.loadPatterns(ctx)
+}
+
+// seedPatterns inserts the catalogue's patterns that the table lacks, each
+// embedded from its message's template, as incoming errors are.
+func (w *writer) seedPatterns(ctx context.Context) error {
+	catalogue, err := schema.Patterns()
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	rows, err := w.conn.Query(ctx, "SELECT DISTINCT error_signature FROM error_patterns")
+	if err != nil {
+		return fmt.Errorf("read error pattern signatures: %w", err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		have[s] = true
+	}
+	rows.Close()
+	var missing []schema.Pattern
+	var texts []string
+	for _, p := range catalogue {
+		if !have[p.Signature] {
+			missing = append(missing, p)
+			texts = append(texts, logtemplate.Normalize(p.Message).Template)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	e, err := embed.New(w.cfg.Embedder)
+	if err != nil {
+		return err
+	}
+	vecs, err := e.Embed(ctx, texts)
+	if err != nil {
+		// Seeding is a convenience; an embedding outage must not stop export.
+		w.logger.Warn("Could not embed the seed error patterns; they will be seeded at the next start", zap.Error(err))
+		return nil
+	}
+	batch, err := w.conn.PrepareBatch(ctx, `INSERT INTO error_patterns (error_signature, error_message, service_name, root_cause, resolution,
+		occurrence_count, last_seen, related_trace_ids, embedding, embedding_model)`)
+	if err != nil {
+		return fmt.Errorf("prepare error pattern seed: %w", err)
+	}
+	epoch := time.Unix(0, 0).UTC()
+	for i, p := range missing {
+		if err := batch.Append(p.Signature, p.Message, p.Service, p.RootCause, p.Resolution, uint32(0), epoch, []string{}, vecs[i], e.Model()); err != nil {
+			return err
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("seed %d error patterns: %w", len(missing), err)
+	}
+	w.logger.Info("Seeded known error patterns", zap.Int("patterns", len(missing)))
+	return nil
+}
+
+func (w *writer) shutdown(context.Context) error {
+	if w.conn == nil {
+		return nil
+	}
+	return w.conn.Close()
+}
+
+func (w *writer) loadTemplates(ctx context.Context) error {
+	rows, err := w.conn.Query(ctx, "SELECT DISTINCT template_hash FROM log_templates")
+	if err != nil {
+		return fmt.Errorf("load known templates: %w", err)
+	}
+	defer rows.Close()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for rows.Next() {
+		var h uint64
+		if err := rows.Scan(&h); err != nil {
+			return err
+		}
+		w.templates[h] = struct{}{}
+	}
+	return rows.Err()
+}
+
+func (w *writer) loadPatterns(ctx context.Context) error {
+	rows, err := w.conn.Query(ctx, `SELECT pattern_id, created_at, error_signature, error_message, service_name, root_cause, resolution,
+		occurrence_count, last_seen, related_trace_ids, embedding, embedding_model FROM error_patterns FINAL`)
+	if err != nil {
+		return fmt.Errorf("load error patterns: %w", err)
+	}
+	defer rows.Close()
+	var ps []*pattern
+	for rows.Next() {
+		p := &pattern{}
+		if err := rows.Scan(&p.id, &p.createdAt, &p.signature, &p.message, &p.service, &p.rootCause, &p.resolution,
+			&p.count, &p.lastSeen, &p.traceIDs, &p.vec, &p.model); err != nil {
+			return err
+		}
+		ps = append(ps, p)
+	}
+	w.mu.Lock()
+	w.patterns = ps
+	w.mu.Unlock()
+	return rows.Err()
+}
+
+// occurrence is one embedded error log.
+type occurrence struct {
+	ts                                 time.Time
+	traceID, spanID, severity, service string
+	body, template, model              string
+	hash                               uint64
+	vec                                []float32
+}
+
+func (w *writer) pushLogs(ctx context.Context, ld plog.Logs) error {
+	var occ []occurrence
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		service := serviceName(rl.Resource())
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			recs := rl.ScopeLogs().At(j).LogRecords()
+			for k := 0; k < recs.Len(); k++ {
+				lr := recs.At(k)
+				attrs := lr.Attributes()
+				tpl, ok := attrs.Get(vecattr.Template)
+				if !ok {
+					continue
+				}
+				o := occurrence{
+					ts:       logTime(lr),
+					traceID:  traceIDString(lr.TraceID()),
+					spanID:   spanIDString(lr.SpanID()),
+					severity: lr.SeverityText(),
+					service:  service,
+					body:     lr.Body().AsString(),
+					template: tpl.Str(),
+				}
+				if h, ok := attrs.Get(vecattr.TemplateHash); ok {
+					o.hash = uint64(h.Int())
+				}
+				if m, ok := attrs.Get(vecattr.Model); ok {
+					o.model = m.Str()
+				}
+				if v, ok := attrs.Get(vecattr.Vector); ok {
+					vec, err := vecattr.Decode(v.Bytes().AsRaw())
+					if err == nil && len(vec) == w.dims() {
+						o.vec = vec
+					}
+				}
+				if o.severity == "" {
+					o.severity = lr.SeverityNumber().String()
+				}
+				occ = append(occ, o)
+			}
+		}
+	}
+	if len(occ) == 0 {
+		return nil
+	}
+	// The processor sends each template's vector once per batch; share it
+	// with the template's other occurrences.
+	vecs := map[uint64][]float32{}
+	for _, o := range occ {
+		if o.vec != nil {
+			vecs[o.hash] = o.vec
+		}
+	}
+	for i := range occ {
+		if occ[i].vec == nil {
+			occ[i].vec = vecs[occ[i].hash]
+		}
+	}
+	if err := w.insertNewTemplates(ctx, occ); err != nil {
+		return err
+	}
+	if err := w.insertOccurrences(ctx, occ); err != nil {
+		return err
+	}
+	return w.updatePatterns(ctx, occ)
+}
+
+func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error {
+	w.mu.Lock()
+	fresh := map[uint64]occurrence{}
+	for _, o := range occ {
+		if o.vec == nil {
+			continue
+		}
+		if _, known := w.templates[o.hash]; known {
+			continue
+		}
+		if prev, ok := fresh[o.hash]; !ok || o.ts.Before(prev.ts) {
+			fresh[o.hash] = o
+		}
+	}
+	w.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO log_templates (template_hash, template, service_name, severity_text, example_body, first_seen, embedding, embedding_model)")
+	if err != nil {
+		return fmt.Errorf("prepare template insert: %w", err)
+	}
+	for _, o := range fresh {
+		if err := batch.Append(o.hash, o.template, o.service, o.severity, truncate(o.body, 4096), o.ts, o.vec, o.model); err != nil {
+			return consumererror.NewPermanent(fmt.Errorf("template row: %w", err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d template rows: %w", len(fresh), err)
+	}
+	w.mu.Lock()
+	for h := range fresh {
+		w.templates[h] = struct{}{}
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error {
+	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO logs_with_embeddings (Timestamp, TraceId, SpanId, SeverityText, ServiceName, Body, template, template_hash, embedding_model)")
+	if err != nil {
+		return fmt.Errorf("prepare occurrence insert: %w", err)
+	}
+	for _, o := range occ {
+		if err := batch.Append(o.ts, o.traceID, o.spanID, o.severity, o.service, o.body, o.template, o.hash, o.model); err != nil {
+			return consumererror.NewPermanent(fmt.Errorf("occurrence row: %w", err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d error occurrences: %w", len(occ), err)
+	}
+	return nil
+}
+
+// updatePatterns counts the batch's errors against the known patterns they
+// match closely, and writes the patterns that changed as new row versions.
+func (w *writer) updatePatterns(ctx context.Context, occ []occurrence) error {
+	w.mu.Lock()
+	if len(w.patterns) == 0 {
+		w.mu.Unlock()
+		return nil
+	}
+	byTemplate := map[uint64]*pattern{}
+	changed := map[*pattern]bool{}
+	updates := map[*pattern]*pattern{}
+	for _, o := range occ {
+		if o.vec == nil {
+			continue
+		}
+		p, seen := byTemplate[o.hash]
+		if !seen {
+			p = w.nearestPattern(o)
+			byTemplate[o.hash] = p
+		}
+		if p == nil {
+			continue
+		}
+		u := updates[p]
+		if u == nil {
+			cp := *p
+			cp.traceIDs = append([]string(nil), p.traceIDs...)
+			u = &cp
+			updates[p] = u
+		}
+		u.count++
+		if o.ts.After(u.lastSeen) {
+			u.lastSeen = o.ts
+		}
+		if o.traceID != "" && !contains(u.traceIDs, o.traceID) {
+			u.traceIDs = append(u.traceIDs, o.traceID)
+			if len(u.traceIDs) > maxRelatedTraces {
+				u.traceIDs = u.traceIDs[len(u.traceIDs)-maxRelatedTraces:]
+			}
+		}
+		changed[p] = true
+	}
+	w.mu.Unlock()
+	if len(changed) == 0 {
+		return nil
+	}
+	batch, err := w.conn.PrepareBatch(ctx, `INSERT INTO error_patterns (pattern_id, created_at, error_signature, error_message, service_name,
+		root_cause, resolution, occurrence_count, last_seen, related_trace_ids, embedding, embedding_model)`)
+	if err != nil {
+		return fmt.Errorf("prepare pattern update: %w", err)
+	}
+	for _, u := range updates {
+		if err := batch.Append(u.id, u.createdAt, u.signature, u.message, u.service, u.rootCause, u.resolution,
+			u.count, u.lastSeen, u.traceIDs, u.vec, u.model); err != nil {
+			return consumererror.NewPermanent(fmt.Errorf("pattern row: %w", err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("update %d error patterns: %w", len(updates), err)
+	}
+	// Only once stored do the new counts become the base for the next batch.
+	w.mu.Lock()
+	for p, u := range updates {
+		p.count, p.lastSeen, p.traceIDs = u.count, u.lastSeen, u.traceIDs
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+// nearestPattern returns the closest pattern within the match distance,
+// preferring the error's own service. Caller holds w.mu.
+func (w *writer) nearestPattern(o occurrence) *pattern {
+	var best *pattern
+	bestD := math.Inf(1)
+	for _, p := range w.patterns {
+		if len(p.vec) != len(o.vec) {
+			continue
+		}
+		d := cosineDistance(p.vec, o.vec)
+		if p.service != "" && p.service != o.service {
+			d += 0.05
+		}
+		if d < bestD {
+			best, bestD = p, d
+		}
+	}
+	if bestD > w.cfg.PatternMatchDistance {
+		return nil
+	}
+	return best
+}
+
+func (w *writer) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	// Building the HNSW index on every insert costs far more than the insert
+	// (hundreds of rows/s); parts get their index when merged, and queries
+	// over parts without one fall back to exact distances.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"materialize_skip_indexes_on_insert": 0}))
+	batch, err := w.conn.PrepareBatch(ctx, `INSERT INTO traces_with_embeddings (TraceId, Timestamp, ServiceName, root_operation, span_sequence,
+		total_duration, span_count, error_count, embedding, embedding_model, anomaly_score, is_anomaly, anomaly_type)`)
+	if err != nil {
+		return fmt.Errorf("prepare trace insert: %w", err)
+	}
+	n := 0
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		rs := td.ResourceSpans().At(i)
+		service := serviceName(rs.Resource())
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			spans := rs.ScopeSpans().At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				sp := spans.At(k)
+				attrs := sp.Attributes()
+				seq, ok := attrs.Get(vecattr.SpanSequence)
+				if !ok {
+					continue
+				}
+				vec := embed.EmptyVector(w.dims())
+				model := ""
+				if v, ok := attrs.Get(vecattr.Vector); ok {
+					if d, err := vecattr.Decode(v.Bytes().AsRaw()); err == nil && len(d) == w.dims() {
+						vec = d
+					}
+				}
+				if m, ok := attrs.Get(vecattr.Model); ok {
+					model = m.Str()
+				}
+				if err := batch.Append(
+					sp.TraceID().String(), sp.StartTimestamp().AsTime(), service, attrStr(attrs, vecattr.RootOperation), seq.Str(),
+					attrInt(attrs, vecattr.TotalDuration), uint32(attrInt(attrs, vecattr.SpanCount)), uint32(attrInt(attrs, vecattr.ErrorCount)),
+					vec, model, float32(attrDouble(attrs, vecattr.AnomalyScore)), boolToUInt8(attrBool(attrs, vecattr.IsAnomaly)),
+					attrStr(attrs, vecattr.AnomalyType),
+				); err != nil {
+					return consumererror.NewPermanent(fmt.Errorf("trace row: %w", err))
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return batch.Abort()
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d trace summaries: %w", n, err)
+	}
+	return nil
+}
+
+// executor adapts clickhouse-go to schema.Executor.
+type executor struct{ conn driver.Conn }
+
+func (e executor) Exec(ctx context.Context, sql string) error { return e.conn.Exec(ctx, sql) }
+
+func (e executor) QueryStrings(ctx context.Context, sql string) ([]string, error) {
+	rows, err := e.conn.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func serviceName(r pcommon.Resource) string {
+	if v, ok := r.Attributes().Get("service.name"); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func logTime(lr plog.LogRecord) time.Time {
+	if ts := lr.Timestamp(); ts != 0 {
+		return ts.AsTime()
+	}
+	if ts := lr.ObservedTimestamp(); ts != 0 {
+		return ts.AsTime()
+	}
+	return time.Now()
+}
+
+func traceIDString(id pcommon.TraceID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return id.String()
+}
+
+func spanIDString(id pcommon.SpanID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return id.String()
+}
+
+func attrStr(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func attrInt(m pcommon.Map, k string) int64 {
+	if v, ok := m.Get(k); ok {
+		return v.Int()
+	}
+	return 0
+}
+
+func attrDouble(m pcommon.Map, k string) float64 {
+	if v, ok := m.Get(k); ok {
+		return v.Double()
+	}
+	return 0
+}
+
+func attrBool(m pcommon.Map, k string) bool {
+	if v, ok := m.Get(k); ok {
+		return v.Bool()
+	}
+	return false
+}
+
+func boolToUInt8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+func cosineDistance(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 1
+	}
+	return 1 - dot/math.Sqrt(na*nb)
+}
+
+func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }

@@ -1,0 +1,326 @@
+package embeddingprocessor
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/tracesummary"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
+	"github.com/otelcol-agentic/otelcol-agentic/processor/embeddingprocessor/internal/metadata"
+)
+
+type embedder struct {
+	cfg         *Config
+	logger      *zap.Logger
+	cache       *embed.Cached
+	model       *tracesummary.Model
+	minSeverity int32
+
+	embedded, skippedEmpty, failures, traces, anomalies metric.Int64Counter
+
+	failMu      sync.Mutex
+	lastFailLog time.Time
+	failsSince  int
+}
+
+func newEmbedder(cfg *Config, set processor.Settings) (*embedder, error) {
+	e, err := embed.New(cfg.Embedder)
+	if err != nil {
+		return nil, err
+	}
+	p := &embedder{
+		cfg:         cfg,
+		logger:      set.Logger,
+		cache:       embed.NewCached(e, cfg.Embedder.CacheSize),
+		minSeverity: severities[strings.ToUpper(cfg.Logs.MinSeverity)],
+		model: tracesummary.NewModel(tracesummary.ModelConfig{
+			MinSamples:       cfg.Traces.MinSamples,
+			LatencyZ:         cfg.Traces.LatencyZ,
+			SequenceDistance: cfg.Traces.SequenceDistance,
+			RetryRun:         cfg.Traces.RetryRun,
+			MaxOperations:    cfg.Traces.MaxOperations,
+		}),
+	}
+	meter := set.MeterProvider.Meter(metadata.ScopeName)
+	for _, c := range []struct {
+		dst        *metric.Int64Counter
+		name, desc string
+	}{
+		{&p.embedded, "otelcol_processor_embedding_records_embedded", "Log records and traces given an embedding."},
+		{&p.skippedEmpty, "otelcol_processor_embedding_records_skipped_empty", "Selected log records skipped because their body is empty."},
+		{&p.failures, "otelcol_processor_embedding_embedder_failures", "Batches the embedder failed on; their records flow on without vectors."},
+		{&p.traces, "otelcol_processor_embedding_traces_scored", "Whole traces summarised and scored."},
+		{&p.anomalies, "otelcol_processor_embedding_traces_anomalous", "Traces judged anomalous."},
+	} {
+		if *c.dst, err = meter.Int64Counter(c.name, metric.WithDescription(c.desc), metric.WithUnit("{item}")); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (p *embedder) shutdown(context.Context) error { return nil }
+
+// selected reports whether a log record is worth embedding.
+func (p *embedder) selected(lr plog.LogRecord) bool {
+	sev := int32(lr.SeverityNumber())
+	if sev == 0 {
+		sev = severityFromText(lr.SeverityText())
+	}
+	if sev >= p.minSeverity {
+		return true
+	}
+	if p.cfg.Logs.IncludeExceptions {
+		attrs := lr.Attributes()
+		if _, ok := attrs.Get("exception.type"); ok {
+			return true
+		}
+		if _, ok := attrs.Get("exception.message"); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func severityFromText(s string) int32 {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	for name, n := range severities {
+		if strings.HasPrefix(u, name) {
+			return n
+		}
+	}
+	return 0
+}
+
+// bodyText is what a record says: the body, or for a record whose body is
+// empty but which carries an exception, "type: message".
+func bodyText(lr plog.LogRecord) string {
+	body := lr.Body().AsString()
+	if strings.TrimSpace(body) != "" {
+		return body
+	}
+	attrs := lr.Attributes()
+	var parts []string
+	for _, k := range []string{"exception.type", "exception.message"} {
+		if v, ok := attrs.Get(k); ok && v.AsString() != "" {
+			parts = append(parts, v.AsString())
+		}
+	}
+	return strings.Join(parts, ": ")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so the template stays valid UTF-8.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func (p *embedder) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	var (
+		keys   []uint64
+		texts  []string
+		seen   = map[uint64]int{}
+		empty  int64
+		picked []plog.LogRecord
+		hashes []uint64
+	)
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				if !p.selected(lr) {
+					return true
+				}
+				text := bodyText(lr)
+				if strings.TrimSpace(text) == "" {
+					empty++
+					return true
+				}
+				res := logtemplate.Normalize(truncate(text, p.cfg.Logs.MaxBodyBytes))
+				attrs := lr.Attributes()
+				attrs.PutStr(vecattr.Template, res.Template)
+				attrs.PutInt(vecattr.TemplateHash, int64(res.Hash))
+				picked = append(picked, lr)
+				hashes = append(hashes, res.Hash)
+				if _, ok := seen[res.Hash]; !ok {
+					seen[res.Hash] = len(keys)
+					keys = append(keys, res.Hash)
+					texts = append(texts, res.Template)
+				}
+				return false
+			})
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
+	})
+	if empty > 0 {
+		p.skippedEmpty.Add(ctx, empty)
+	}
+	if len(keys) == 0 {
+		return ld, nil
+	}
+	vecs, err := p.cache.EmbedKeyed(ctx, keys, texts)
+	if err != nil {
+		// The records flow on with their templates; the exporter stores the
+		// occurrences and the template's vector arrives with a later batch.
+		p.embedFailed(ctx, err, len(keys))
+		return ld, nil
+	}
+	encoded := make([][]byte, len(vecs))
+	for i, v := range vecs {
+		encoded[i] = vecattr.Encode(v)
+	}
+	// The vector rides on the first record of each template in the batch
+	// only: the exporter stores one vector per template, and 1.5 KiB on
+	// every record would dominate the batch.
+	model := p.cache.Model()
+	carried := make([]bool, len(keys))
+	for i, lr := range picked {
+		attrs := lr.Attributes()
+		if k := seen[hashes[i]]; !carried[k] {
+			carried[k] = true
+			attrs.PutEmptyBytes(vecattr.Vector).FromRaw(encoded[k])
+		}
+		attrs.PutStr(vecattr.Model, model)
+	}
+	p.embedded.Add(ctx, int64(len(picked)))
+	return ld, nil
+}
+
+func (p *embedder) embedFailed(ctx context.Context, err error, n int) {
+	p.failures.Add(ctx, 1)
+	p.failMu.Lock()
+	defer p.failMu.Unlock()
+	p.failsSince++
+	if time.Since(p.lastFailLog) < p.cfg.FailureLogInterval {
+		return
+	}
+	p.logger.Warn("Embedder failed; records flow on without vectors",
+		zap.Error(err), zap.Int("texts", n), zap.Int("failed_batches_since_last_report", p.failsSince))
+	p.lastFailLog = time.Now()
+	p.failsSince = 0
+}
+
+// spanRef locates a span inside the batch.
+type spanRef struct {
+	rs   ptrace.ResourceSpans
+	ss   ptrace.ScopeSpans
+	span ptrace.Span
+}
+
+func (p *embedder) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	byTrace := map[pcommon.TraceID][]spanRef{}
+	var order []pcommon.TraceID
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		rs := td.ResourceSpans().At(i)
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			ss := rs.ScopeSpans().At(j)
+			for k := 0; k < ss.Spans().Len(); k++ {
+				sp := ss.Spans().At(k)
+				id := sp.TraceID()
+				if _, ok := byTrace[id]; !ok {
+					order = append(order, id)
+				}
+				byTrace[id] = append(byTrace[id], spanRef{rs, ss, sp})
+			}
+		}
+	}
+	out := ptrace.NewTraces()
+	if len(order) == 0 {
+		return out, nil
+	}
+	summaries := make([]tracesummary.Summary, len(order))
+	texts := make([]string, len(order))
+	for i, id := range order {
+		refs := byTrace[id]
+		spans := make([]tracesummary.Span, len(refs))
+		for j, r := range refs {
+			svc := ""
+			if v, ok := r.rs.Resource().Attributes().Get("service.name"); ok {
+				svc = v.AsString()
+			}
+			spans[j] = tracesummary.Span{
+				SpanID:   r.span.SpanID().String(),
+				ParentID: parentID(r.span),
+				Service:  svc,
+				Name:     r.span.Name(),
+				Start:    r.span.StartTimestamp().AsTime(),
+				End:      r.span.EndTimestamp().AsTime(),
+				Error:    r.span.Status().Code() == ptrace.StatusCodeError,
+			}
+		}
+		summaries[i] = tracesummary.Summarize(id.String(), spans)
+		texts[i] = summaries[i].EmbedText
+	}
+	vecs, err := p.cache.Embed(ctx, texts)
+	if err != nil {
+		p.embedFailed(ctx, err, len(texts))
+		// Without vectors the traces still get their summary and the
+		// rule-based part of the score.
+		vecs = make([][]float32, len(texts))
+	}
+	model := p.cache.Model()
+	var anomalous int64
+	for i, id := range order {
+		s := summaries[i]
+		root := byTrace[id][s.RootIndex]
+		rs := out.ResourceSpans().AppendEmpty()
+		root.rs.Resource().CopyTo(rs.Resource())
+		ss := rs.ScopeSpans().AppendEmpty()
+		root.ss.Scope().CopyTo(ss.Scope())
+		span := ss.Spans().AppendEmpty()
+		root.span.CopyTo(span)
+		// The root span's own timing stays; the trace's extent goes in attributes.
+		attrs := span.Attributes()
+		attrs.PutStr(vecattr.SpanSequence, s.Sequence)
+		attrs.PutStr(vecattr.RootOperation, s.RootOperation)
+		attrs.PutInt(vecattr.SpanCount, int64(s.SpanCount))
+		attrs.PutInt(vecattr.ErrorCount, int64(s.ErrorCount))
+		attrs.PutInt(vecattr.TotalDuration, s.Duration.Nanoseconds())
+		var sc tracesummary.Score
+		if vecs[i] != nil {
+			sc = p.model.Observe(s, vecs[i])
+			attrs.PutEmptyBytes(vecattr.Vector).FromRaw(vecattr.Encode(vecs[i]))
+			attrs.PutStr(vecattr.Model, model)
+		} else {
+			sc = p.model.Observe(s, nil)
+		}
+		attrs.PutDouble(vecattr.AnomalyScore, sc.Value)
+		attrs.PutBool(vecattr.IsAnomaly, sc.IsAnomaly)
+		attrs.PutStr(vecattr.AnomalyType, sc.Type)
+		if sc.IsAnomaly {
+			anomalous++
+		}
+	}
+	p.traces.Add(ctx, int64(len(order)))
+	if anomalous > 0 {
+		p.anomalies.Add(ctx, anomalous)
+	}
+	if err == nil {
+		p.embedded.Add(ctx, int64(len(order)))
+	}
+	return out, nil
+}
+
+func parentID(s ptrace.Span) string {
+	if s.ParentSpanID().IsEmpty() {
+		return ""
+	}
+	return s.ParentSpanID().String()
+}

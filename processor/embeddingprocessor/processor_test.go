@@ -1,0 +1,176 @@
+package embeddingprocessor
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
+	"github.com/otelcol-agentic/otelcol-agentic/processor/embeddingprocessor/internal/metadata"
+)
+
+func logBatch() plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "payment")
+	sl := rl.ScopeLogs().AppendEmpty()
+	add := func(sev plog.SeverityNumber, text, body string) plog.LogRecord {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetSeverityNumber(sev)
+		lr.SetSeverityText(text)
+		lr.Body().SetStr(body)
+		return lr
+	}
+	add(plog.SeverityNumberInfo, "INFO", "charged order 1234")
+	add(plog.SeverityNumberError, "ERROR", "timeout waiting for connection from pool after 5000ms (active=20, idle=0)")
+	add(plog.SeverityNumberError, "ERROR", "timeout waiting for connection from pool after 7311ms (active=20, idle=0)")
+	add(0, "error", "dial tcp 10.0.0.5:5432: connect: connection refused")
+	add(plog.SeverityNumberError, "ERROR", "   ")
+	exc := add(plog.SeverityNumberInfo, "INFO", "")
+	exc.Attributes().PutStr("exception.type", "java.lang.NullPointerException")
+	exc.Attributes().PutStr("exception.message", "Cannot invoke \"String.length()\" because \"s\" is null")
+	return ld
+}
+
+func TestLogsKeepsErrorsAndEmbedsEachTemplateOnce(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	f := NewFactory()
+	p, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), f.CreateDefaultConfig(), sink)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
+
+	require.NoError(t, p.ConsumeLogs(context.Background(), logBatch()))
+	require.Len(t, sink.AllLogs(), 1)
+	out := sink.AllLogs()[0]
+	require.Equal(t, 4, out.LogRecordCount(), "INFO without exception and the blank ERROR are dropped")
+
+	recs := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	get := func(i int, k string) pcommon.Value {
+		v, ok := recs.At(i).Attributes().Get(k)
+		require.True(t, ok, "record %d lacks %s", i, k)
+		return v
+	}
+	assert.Equal(t, get(0, vecattr.TemplateHash).Int(), get(1, vecattr.TemplateHash).Int(), "same error, different numbers")
+	assert.Equal(t, get(0, vecattr.Template).Str(), get(1, vecattr.Template).Str())
+	assert.NotContains(t, get(0, vecattr.Template).Str(), "5000")
+	assert.NotEqual(t, get(0, vecattr.TemplateHash).Int(), get(2, vecattr.TemplateHash).Int())
+	assert.Contains(t, get(3, vecattr.Template).Str(), "java.lang.NullPointerException")
+	for _, i := range []int{0, 2, 3} {
+		v, err := vecattr.Decode(get(i, vecattr.Vector).Bytes().AsRaw())
+		require.NoError(t, err)
+		assert.Len(t, v, 384)
+		assert.Equal(t, "hash-v1-384", get(i, vecattr.Model).Str())
+	}
+	_, repeated := recs.At(1).Attributes().Get(vecattr.Vector)
+	assert.False(t, repeated, "a template's vector rides on its first record of the batch only")
+}
+
+// An embedding API outage must not stop the records: they flow on with
+// their templates and without vectors.
+func TestLogsFlowWhenTheEmbedderFails(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
+	}))
+	defer api.Close()
+	cfg := createDefaultConfig()
+	cfg.Embedder.Provider = "openai"
+	cfg.Embedder.Model = "text-embedding-3-small"
+	cfg.Embedder.BaseURL = api.URL + "/v1"
+	cfg.Embedder.MaxRetries = 1
+	cfg.Embedder.Timeout = 2 * time.Second
+	sink := new(consumertest.LogsSink)
+	p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, p.ConsumeLogs(context.Background(), logBatch()))
+	require.Len(t, sink.AllLogs(), 1)
+	out := sink.AllLogs()[0]
+	assert.Equal(t, 4, out.LogRecordCount())
+	rec := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	_, hasVec := rec.Attributes().Get(vecattr.Vector)
+	assert.False(t, hasVec)
+	_, hasTemplate := rec.Attributes().Get(vecattr.Template)
+	assert.True(t, hasTemplate)
+}
+
+func traceBatch(traceByte byte, slow bool) ptrace.Traces {
+	td := ptrace.NewTraces()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	tid := pcommon.TraceID([16]byte{traceByte, 1})
+	mk := func(svc, name string, id, parent byte, startMs, durMs int, isErr bool) {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", svc)
+		s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		s.SetTraceID(tid)
+		s.SetSpanID(pcommon.SpanID([8]byte{id}))
+		if parent != 0 {
+			s.SetParentSpanID(pcommon.SpanID([8]byte{parent}))
+		}
+		s.SetName(name)
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(startMs) * time.Millisecond)))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(startMs+durMs) * time.Millisecond)))
+		if isErr {
+			s.Status().SetCode(ptrace.StatusCodeError)
+		}
+	}
+	dur := 10
+	if slow {
+		dur = 100
+	}
+	// Children first: the root must be found, not assumed to come first.
+	mk("inventory", "SELECT stock", 3, 2, 2, dur, false)
+	mk("payment", "POST /charge", 2, 1, 1, dur+2, slow)
+	mk("frontend", "POST /checkout", 1, 0, 0, dur+4, false)
+	return td
+}
+
+func TestTracesSummariseEachTraceOnItsRootSpan(t *testing.T) {
+	sink := new(consumertest.TracesSink)
+	f := NewFactory()
+	p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), f.CreateDefaultConfig(), sink)
+	require.NoError(t, err)
+	td := traceBatch(1, false)
+	traceBatch(2, true).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	require.NoError(t, p.ConsumeTraces(context.Background(), td))
+	require.Len(t, sink.AllTraces(), 1)
+	out := sink.AllTraces()[0]
+	require.Equal(t, 2, out.SpanCount(), "one root span per trace")
+
+	for i := range 2 {
+		rs := out.ResourceSpans().At(i)
+		span := rs.ScopeSpans().At(0).Spans().At(0)
+		assert.Equal(t, "POST /checkout", span.Name())
+		svc, _ := rs.Resource().Attributes().Get("service.name")
+		assert.Equal(t, "frontend", svc.Str())
+		attrs := span.Attributes()
+		seq, _ := attrs.Get(vecattr.SpanSequence)
+		assert.Equal(t, "frontend POST /checkout -> payment POST /charge -> inventory SELECT stock", seq.Str())
+		n, _ := attrs.Get(vecattr.SpanCount)
+		assert.Equal(t, int64(3), n.Int())
+		errs, _ := attrs.Get(vecattr.ErrorCount)
+		anomalous, _ := attrs.Get(vecattr.IsAnomaly)
+		typ, _ := attrs.Get(vecattr.AnomalyType)
+		if span.TraceID()[0] == 2 {
+			assert.Equal(t, int64(1), errs.Int())
+			assert.True(t, anomalous.Bool())
+			assert.Equal(t, "error", typ.Str())
+		} else {
+			assert.Equal(t, int64(0), errs.Int())
+			assert.False(t, anomalous.Bool())
+		}
+		vec, ok := attrs.Get(vecattr.Vector)
+		require.True(t, ok)
+		assert.Len(t, vec.Bytes().AsRaw(), 4*384)
+	}
+}

@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.yaml.in/yaml/v3"
+)
+
+// configWithout writes the repository's config minus the named pipelines,
+// for a baseline measured in the same run.
+func configWithout(tb testing.TB, pipelines ...string) string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(tb), "otelcol-config.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		tb.Fatal(err)
+	}
+	ps := doc["service"].(map[string]any)["pipelines"].(map[string]any)
+	for _, p := range pipelines {
+		delete(ps, p)
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// rssKiB reads a process's resident set (VmRSS) and its peak (VmHWM).
+func rssKiB(pid int) (rss, peak int) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.Atoi(f[1])
+		switch f[0] {
+		case "VmRSS:":
+			rss = n
+		case "VmHWM:":
+			peak = n
+		}
+	}
+	return rss, peak
+}
+
+// mixedLogs is an error-heavy stream: 60 % errors of 30 templates with
+// varying ids, the rest INFO.
+func mixedLogs(seq, n int) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc-%d", seq%5))
+	sl := rl.ScopeLogs().AppendEmpty()
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for i := range n {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(now)
+		k := seq*n + i
+		lr.SetTraceID(pcommon.TraceID([16]byte{byte(k), byte(k >> 8), byte(k >> 16), 5}))
+		if i%5 < 3 {
+			lr.SetSeverityNumber(plog.SeverityNumberError)
+			lr.SetSeverityText("ERROR")
+			lr.Body().SetStr(fmt.Sprintf("Operation%d failed: timeout after %dms calling host-%d:%d (request %x)", k%30, 100+k%900, k%17, 8000+k%100, k*7919))
+		} else {
+			lr.SetSeverityNumber(plog.SeverityNumberInfo)
+			lr.SetSeverityText("INFO")
+			lr.Body().SetStr(fmt.Sprintf("handled request %d in %dms", k, k%250))
+		}
+	}
+	return ld
+}
+
+// BenchmarkCollectorIngest measures OTLP-in to rows-in-ClickHouse throughput
+// of an error-heavy log stream through the built collector, with the vector
+// pipeline and without it (the baseline, same run), and the collector's
+// resident memory at idle and at the end of the load.
+func BenchmarkCollectorIngest(b *testing.B) {
+	const perBatch = 2000
+	for _, tc := range []struct {
+		name   string
+		config func(testing.TB) string
+		vector bool
+	}{
+		{"raw_only", func(tb testing.TB) string { return configWithout(tb, "logs/vector", "traces/vector") }, false},
+		{"with_vector", func(tb testing.TB) string { return filepath.Join(RepoRoot(tb), "otelcol-config.yaml") }, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			col := StartCollectorWithConfig(b, tc.config(b), b.TempDir())
+			time.Sleep(2 * time.Second)
+			idle, _ := rssKiB(col.Pid())
+			batches := make([]plog.Logs, b.N)
+			for i := range batches {
+				batches[i] = mixedLogs(i, perBatch)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for i := range batches {
+				PostLogs(b, col.OTLPHTTP, batches[i])
+			}
+			want := strconv.Itoa(b.N * perBatch)
+			col.Eventually(b, "SELECT count() FROM otel_logs", func(s string) bool { return s == want })
+			if tc.vector {
+				wantErr := strconv.Itoa(b.N * perBatch * 3 / 5)
+				col.Eventually(b, "SELECT count() FROM logs_with_embeddings", func(s string) bool { return s == wantErr })
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			rss, peak := rssKiB(col.Pid())
+			b.ReportMetric(float64(b.N*perBatch)/elapsed.Seconds(), "logs/s")
+			b.ReportMetric(float64(idle)/1024, "idle_rss_MiB")
+			b.ReportMetric(float64(rss)/1024, "rss_MiB")
+			b.ReportMetric(float64(peak)/1024, "peak_rss_MiB")
+			col.Stop(b)
+		})
+	}
+}
