@@ -6,8 +6,14 @@ SELECT l.Timestamp AS Timestamp, l.ServiceName AS ServiceName, l.SeverityText AS
        t.distance AS distance
 FROM logs_with_embeddings AS l
 INNER JOIN (
-    SELECT template_hash, cosineDistance(embedding, {embedding:Array(Float32)}) AS distance
-    FROM log_templates
+    SELECT template_hash, min(distance) AS distance
+    FROM (
+        SELECT template_hash, cosineDistance(embedding, {embedding:Array(Float32)}) AS distance
+        FROM log_templates
+        ORDER BY distance ASC
+        LIMIT {templates:UInt32} * 2
+    )
+    GROUP BY template_hash
     ORDER BY distance ASC
     LIMIT {templates:UInt32}
 ) AS t USING (template_hash)

@@ -1,6 +1,8 @@
 -- Seed plan §5.1: the past errors most like a given one. Nearest error
 -- templates to the query vector (the vector index on log_templates answers
 -- the ORDER BY … LIMIT), with each template's occurrences in the window.
+-- A template row may exist twice until ReplacingMergeTree merges it (a
+-- retried insert), hence LIMIT 1 BY.
 -- Parameters: embedding, k, since, service ('' = any), max_distance.
 WITH hits AS (
     SELECT template_hash, template, service_name, example_body,
@@ -29,4 +31,5 @@ FROM hits AS h
 INNER JOIN stats AS s USING (template_hash)
 WHERE h.distance <= {max_distance:Float32}
 ORDER BY h.distance ASC, s.occurrences DESC
+LIMIT 1 BY template_hash
 LIMIT {k:UInt32}
