@@ -9,13 +9,24 @@ COLLECTOR := $(BUILD)/otelcol-agentic
 
 all: build
 
-## deps: fetch libchdb.so (the embedded ClickHouse engine) into .deps/chdb
+## deps: fetch libchdb.so (the embedded ClickHouse engine) into .deps/chdb,
+## the Go modules, and the npm packages of the client compatibility tests
 deps:
 	@./scripts/fetch-libchdb.sh
 	@$(GO) mod download
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 and npm (apt-get install nodejs npm)"; exit 1; }
+	@for d in $(dir $(wildcard tests/*/package-lock.json)); do \
+	  echo "npm ci in $$d"; npm ci --prefix $$d --no-audit --no-fund --loglevel=error || exit 1; \
+	done
 
 ## build: the collector (ocb) and the repository's binaries into build/
-build: collector
+build: collector $(BUILD)/sampleapp $(BUILD)/loadgen
+
+$(BUILD)/sampleapp: go.mod $(shell find sampleapp -name '*.go' -o -name '*.yaml' -o -name '*.html' -o -name '*.js' -o -name '*.css' 2>/dev/null)
+	$(GO) build -o $@ ./sampleapp
+
+$(BUILD)/loadgen: go.mod $(shell find loadgen -name '*.go' -o -name '*.yaml' 2>/dev/null)
+	$(GO) build -o $@ ./loadgen
 
 collector: $(COLLECTOR)
 
@@ -26,10 +37,9 @@ $(COLLECTOR): builder-config.yaml go.mod go.sum $(shell find extension internal 
 	@cp $(BUILD)/collector/otelcol-agentic $(COLLECTOR)
 	@echo "built $(COLLECTOR)"
 
-## run: the collector on the embedded engine with the default config
+## run: the collector on the embedded engine, the sample shop and a steady load; Ctrl-C stops all
 run: deps build
-	@echo "collector: OTLP on 127.0.0.1:4317/4318, ClickHouse HTTP on http://127.0.0.1:8123, data in ./data"
-	$(COLLECTOR) --config otelcol-config.yaml
+	@./scripts/run.sh
 
 ## test: every test, against the real engine and the built collector
 test: deps build
