@@ -2,9 +2,11 @@ package chhttp
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 )
@@ -15,20 +17,35 @@ import (
 // by their settings and reused only by requests that ask for the same ones.
 // Most clients send the same settings on every request, so a handful of
 // keys cover them. Settings are applied with one SET statement, which gives
-// exactly ClickHouse's answers to unknown settings, bad values and readonly.
+// exactly ClickHouse's answers to unknown settings, bad values and readonly;
+// the same statement gives each connection its tag (see pooledConn).
 type connPool struct {
 	engine *chdb.Engine
 	sem    chan struct{} // bounds statements in flight
 	mu     sync.Mutex
-	idle   map[string][]*chdb.Conn
+	idle   map[string][]*pooledConn
 	order  []string // keys of idle connections, least recently released first
 	total  int
 	max    int
 }
 
 func newConnPool(e *chdb.Engine, maxConns int) *connPool {
-	return &connPool{engine: e, sem: make(chan struct{}, maxConns), idle: map[string][]*chdb.Conn{}, max: maxConns}
+	return &connPool{engine: e, sem: make(chan struct{}, maxConns), idle: map[string][]*pooledConn{}, max: maxConns}
 }
+
+// pooledConn is an engine connection with the tag that finds its running
+// statement in system.processes.
+type pooledConn struct {
+	*chdb.Conn
+	// tag is the connection's log_comment setting, unique in the process, so
+	// that KILL QUERY can name the statement it runs (chDB gives callers no
+	// query_id). Empty when the request's own settings include log_comment.
+	tag string
+}
+
+// connSeq numbers connections across every server of the process: they may
+// share one engine.
+var connSeq atomic.Uint64
 
 type setting struct{ name, value string }
 
@@ -48,7 +65,7 @@ func settingsKey(s []setting) string {
 
 // acquire returns a connection carrying exactly the given settings (sorted
 // by name), waiting while maxConns statements are in flight.
-func (p *connPool) acquire(ctx context.Context, settings []setting) (*chdb.Conn, string, error) {
+func (p *connPool) acquire(ctx context.Context, settings []setting) (*pooledConn, string, error) {
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -64,7 +81,7 @@ func (p *connPool) acquire(ctx context.Context, settings []setting) (*chdb.Conn,
 		return c, key, nil
 	}
 	// Make room: close the least recently used idle connection of another key.
-	var victim *chdb.Conn
+	var victim *pooledConn
 	if p.total >= p.max {
 		for _, k := range p.order {
 			if l := p.idle[k]; len(l) > 0 {
@@ -82,8 +99,14 @@ func (p *connPool) acquire(ctx context.Context, settings []setting) (*chdb.Conn,
 		victim.Close()
 	}
 	c, err := p.engine.NewConn(nil)
-	if err == nil && len(settings) > 0 {
-		if _, err = c.Query(setStatement(settings), "TabSeparated"); err != nil {
+	pc := &pooledConn{Conn: c}
+	if err == nil {
+		all := settings
+		if !hasSetting(settings, "log_comment") {
+			pc.tag = fmt.Sprintf("chhttp:%d", connSeq.Add(1))
+			all = append(append([]setting(nil), settings...), setting{"log_comment", pc.tag})
+		}
+		if _, err = c.Query(setStatement(all), "TabSeparated"); err != nil {
 			c.Close()
 		}
 	}
@@ -94,7 +117,16 @@ func (p *connPool) acquire(ctx context.Context, settings []setting) (*chdb.Conn,
 		<-p.sem
 		return nil, "", err
 	}
-	return c, key, nil
+	return pc, key, nil
+}
+
+func hasSetting(settings []setting, name string) bool {
+	for _, s := range settings {
+		if s.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *connPool) dropOrder(key string) {
@@ -107,7 +139,7 @@ func (p *connPool) dropOrder(key string) {
 }
 
 // release returns a connection; broken ones (left mid-statement) are closed.
-func (p *connPool) release(c *chdb.Conn, key string, broken bool) {
+func (p *connPool) release(c *pooledConn, key string, broken bool) {
 	p.mu.Lock()
 	if broken {
 		p.total--

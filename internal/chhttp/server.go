@@ -16,8 +16,11 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
@@ -47,7 +50,15 @@ type Server struct {
 	displayName string
 	queries     atomic.Uint64
 	failures    atomic.Uint64
+
+	killMu   sync.Mutex
+	killConn *chdb.Conn // runs KILL QUERY for requests whose client went away
 }
+
+// defaultResponseBuffer is how much output ClickHouse buffers before it
+// sends the status (DBMS_DEFAULT_BUFFER_SIZE); buffer_size or
+// http_response_buffer_size change it.
+const defaultResponseBuffer = 1 << 20
 
 // maxQueryHead is how much of a body is read to find the statement in it
 // before the rest is streamed as INSERT data.
@@ -80,7 +91,15 @@ func New(e *chdb.Engine, cfg Config) (*Server, error) {
 }
 
 // Close releases the engine connections the server holds.
-func (s *Server) Close() { s.pool.close() }
+func (s *Server) Close() {
+	s.pool.close()
+	s.killMu.Lock()
+	defer s.killMu.Unlock()
+	if s.killConn != nil {
+		s.killConn.Close()
+		s.killConn = nil
+	}
+}
 
 // Stats returns how many queries were served and how many failed.
 func (s *Server) Stats() (queries, failures uint64) { return s.queries.Load(), s.failures.Load() }
@@ -98,7 +117,10 @@ func newHTTPError(code int, format string, args ...any) *httpError {
 	return &httpError{status: statusForCode(code), code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. After an exception in the middle of a
+// started answer it panics with http.ErrAbortHandler, so that net/http
+// closes the connection without ending the body: middleware around it must
+// let that panic through.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cors(w, r)
 	if r.Method == http.MethodOptions {
@@ -126,7 +148,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.queries.Add(1)
-	if err := s.serveQuery(w, r); err != nil {
+	err := s.serveQuery(w, r)
+	switch {
+	case err == nil:
+	case errors.Is(err, errAbortResponse):
+		// Closes the connection without ending the chunked body, as
+		// ClickHouse does after a mid-stream exception.
+		panic(http.ErrAbortHandler)
+	default:
 		s.failures.Add(1)
 		s.writeError(w, r, err)
 	}
@@ -157,6 +186,7 @@ type request struct {
 	decompress     bool // decompress=1: the body is in that framing
 	httpCompress   bool // enable_http_compression=1: Content-Encoding on the answer
 	waitEnd        bool
+	bufferSize     int // output held back before the status is sent
 	protocolRev    uint64
 	networkMethod  string
 	acceptEncoding string
@@ -190,7 +220,7 @@ var settingsHandledHere = map[string]bool{
 
 func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request, error) {
 	q := r.URL.Query()
-	req := &request{database: s.cfg.DefaultDatabase}
+	req := &request{database: s.cfg.DefaultDatabase, bufferSize: defaultResponseBuffer}
 	body := io.Reader(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 
 	// A multipart body carries the query and parameters as form fields
@@ -241,6 +271,10 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 			req.decompress = v == "1"
 		case name == "wait_end_of_query":
 			req.waitEnd = v == "1"
+		case name == "buffer_size", name == "http_response_buffer_size":
+			if n, err := strconv.ParseUint(v, 10, 31); err == nil {
+				req.bufferSize = int(n)
+			}
 		case name == "client_protocol_version":
 			rev, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
@@ -262,16 +296,16 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 			req.settings = append(req.settings, setting{name, v})
 		}
 	}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		// As ClickHouse does: GET may not modify data.
-		found := false
-		for _, st := range req.settings {
-			if st.name == "readonly" {
-				found = true
-			}
-		}
-		if !found {
+	if r.Method != http.MethodPost {
+		// As ClickHouse does: only POST may modify data. readonly=2 is set
+		// first, and then a request asking for readonly=0 changes a setting
+		// that readonly=2 protects.
+		i := slices.IndexFunc(req.settings, func(s setting) bool { return s.name == "readonly" })
+		switch {
+		case i < 0:
 			req.settings = append(req.settings, setting{"readonly", "2"})
+		case strings.TrimSpace(req.settings[i].value) == "0":
+			return nil, newHTTPError(chdb.CodeReadonly, "Cannot modify 'readonly' setting in readonly mode")
 		}
 	}
 	sortSettings(req.settings)
@@ -300,7 +334,7 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 		return nil, err
 	}
 	if req.decompress {
-		body = newBlockReader(body)
+		body = newBlockReader(body, s.cfg.MaxBodyBytes)
 	}
 	req.body = &limitedReader{r: body, n: s.cfg.MaxBodyBytes}
 	return req, nil
@@ -309,7 +343,7 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 func (s *Server) authenticate(req *request) error {
 	want, ok := s.cfg.Users[req.user]
 	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(req.password)) != 1 {
-		return newHTTPError(chdb.CodeAuthenticationFail, "Code: 516. DB::Exception: %s: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)", req.user)
+		return newHTTPError(chdb.CodeAuthenticationFail, "%s: Authentication failed: password is incorrect, or there is no user with such name", req.user)
 	}
 	return nil
 }
@@ -319,11 +353,13 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.authenticate(req); err != nil {
-		return err
-	}
 	if req.queryID == "" {
 		req.queryID = newQueryID()
+	}
+	// Set now so that error answers carry it too, as ClickHouse's do.
+	w.Header().Set("X-ClickHouse-Query-Id", req.queryID)
+	if err := s.authenticate(req); err != nil {
+		return err
 	}
 
 	// The statement is the query parameter followed by the body, as in
@@ -338,7 +374,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 	st := scanStatement(string(head))
 	if len(strings.TrimSpace(string(head))) == 0 {
-		return newHTTPError(chdb.CodeSyntaxError, "Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)")
+		return newHTTPError(chdb.CodeSyntaxError, "Empty query")
 	}
 
 	ctx := r.Context()
@@ -349,15 +385,35 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	broken := false
+	// A statement that changes the session (SET, USE, temporary tables)
+	// would change every later request on this connection: in ClickHouse it
+	// lasts for its own request only. The connection is dropped after it.
+	broken := st.changesSession()
 	defer func() { s.pool.release(conn, key, broken) }()
-	if err := useDatabase(conn, req.database); err != nil {
+	// The engine cannot see the request's context: a statement blocked
+	// inside it (computing, or waiting for the next chunk) only notices a
+	// client that went away if it is killed, from another connection.
+	if conn.tag != "" {
+		killed := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			defer close(killed)
+			s.killStatement(conn.tag)
+		})
+		defer func() {
+			if !stop() {
+				// Wait for the kill, so it cannot hit the connection's next statement.
+				<-killed
+				broken = true
+			}
+		}()
+	}
+	if err := useDatabase(conn.Conn, req.database); err != nil {
 		return err
 	}
 
 	if st.keyword == "INSERT" && st.dataAt >= 0 {
 		data := io.MultiReader(bytes.NewReader(head[st.dataAt:]), in)
-		return s.streamInsert(ctx, w, req, conn, string(head[:st.formatAt]), st.format, data, &broken)
+		return s.streamInsert(ctx, w, req, conn.Conn, string(head[:st.formatAt]), st.format, data, &broken)
 	}
 
 	rest, err := io.ReadAll(in)
@@ -372,7 +428,26 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	if format == "" {
 		format = "TabSeparated"
 	}
-	return s.streamQuery(ctx, w, req, conn, string(sqlBytes), format, producesOutput(st.keyword), &broken)
+	return s.streamQuery(ctx, w, req, conn.Conn, string(sqlBytes), format, producesOutput(st.keyword), &broken)
+}
+
+// killStatement cancels the statement running on the connection tagged tag.
+// KILL … ASYNC only flags the statement: it returns at once, and the
+// statement's own connection sees the cancellation at its next check.
+func (s *Server) killStatement(tag string) {
+	s.killMu.Lock()
+	defer s.killMu.Unlock()
+	if s.killConn == nil {
+		c, err := s.engine.NewConn(nil)
+		if err != nil {
+			return
+		}
+		s.killConn = c
+	}
+	if _, err := s.killConn.Query("KILL QUERY WHERE Settings['log_comment'] = "+quoteString(tag)+" ASYNC", "TabSeparated"); err != nil {
+		s.killConn.Close()
+		s.killConn = nil
+	}
 }
 
 func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql, format string, data io.Reader, broken *bool) error {
@@ -409,12 +484,12 @@ func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *r
 	return nil
 }
 
+// errAbortResponse asks ServeHTTP to break the response off: an exception
+// was written into a response that had already started.
+var errAbortResponse = errors.New("response aborted after a mid-stream exception")
+
 func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql, format string, hasOutput bool, broken *bool) error {
-	var (
-		src      chunkSource
-		chunk    []byte
-		buffered [][]byte
-	)
+	var src chunkSource
 	if hasOutput {
 		stream, err := conn.Stream(sql, format, req.params...)
 		if isStreamingUnsupported(err) {
@@ -434,69 +509,140 @@ func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *re
 		}
 		src = &wholeResult{res: res}
 	}
-	// The first chunk decides the status: an error in it is still an HTTP error.
-	chunk, err := src.Next()
-	if err != nil {
-		return err
-	}
-	stream := src
-	if req.waitEnd {
-		for chunk != nil {
-			buffered = append(buffered, append([]byte(nil), chunk...))
-			if chunk, err = stream.Next(); err != nil {
-				return err
+
+	// As ClickHouse does, hold the output back until it fills the response
+	// buffer (wait_end_of_query=1: until the statement ends): until the
+	// status is sent, a failure is still answered as an HTTP error.
+	held := &heldOutput{memLimit: maxHeldInMemory}
+	defer held.close()
+	var (
+		chunk []byte
+		err   error
+	)
+	for {
+		if chunk, err = src.Next(); err != nil {
+			if ctx.Err() != nil {
+				*broken = true
 			}
+			return err
+		}
+		if chunk == nil {
+			break
+		}
+		if err := held.write(chunk); err != nil {
+			return err
+		}
+		if !req.waitEnd && held.size >= req.bufferSize {
+			break
+		}
+		if ctx.Err() != nil {
+			*broken = true
+			return newHTTPError(chdb.CodeQueryWasCancelled, "the client went away")
 		}
 	}
-	if chunk == nil && len(buffered) == 0 && !hasOutput {
-		s.writeHeaders(w, req, "", stream.Stats())
+	if chunk == nil && held.size == 0 && !hasOutput {
+		s.writeHeaders(w, req, "", src.Stats())
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
 
 	tag := newExceptionTag()
 	w.Header().Set("X-ClickHouse-Exception-Tag", tag)
-	s.writeHeaders(w, req, format, stream.Stats())
-	out, err := newOutput(w, req, format)
-	if err != nil {
-		return err
-	}
+	s.writeHeaders(w, req, format, src.Stats())
+	out := newOutput(w, req, format)
+	out.version = s.version
 	w.WriteHeader(http.StatusOK)
-	write := func(b []byte) error {
-		if len(b) == 0 {
-			return nil
-		}
-		_, err := out.Write(b)
-		return err
-	}
-	for _, b := range buffered {
-		if err := write(b); err != nil {
+	// fail ends a started answer: with the exception while the client is
+	// there to read it, silently when it is gone.
+	fail := func(err error) error {
+		if ctx.Err() != nil {
 			out.abort(err)
+			*broken = true
 			return nil
 		}
+		out.midStreamException(tag, err)
+		s.failures.Add(1)
+		return errAbortResponse
+	}
+	if err := held.writeTo(out); err != nil {
+		return fail(err)
 	}
 	for chunk != nil {
-		if err := write(chunk); err != nil {
-			// The client is gone or the re-encoding failed; the stream is
-			// cancelled by Close.
-			out.abort(err)
-			*broken = ctx.Err() != nil
-			return nil
+		if chunk, err = src.Next(); err != nil {
+			return fail(err)
+		}
+		if len(chunk) > 0 {
+			if _, err := out.Write(chunk); err != nil {
+				return fail(err)
+			}
 		}
 		if ctx.Err() != nil {
-			out.abort(ctx.Err())
-			return nil
-		}
-		if chunk, err = stream.Next(); err != nil {
-			out.midStreamException(tag, err)
-			s.failures.Add(1)
-			return nil
+			return fail(ctx.Err())
 		}
 	}
 	if err := out.close(); err != nil {
-		out.midStreamException(tag, err)
+		return fail(err)
 	}
 	return nil
+}
+
+// maxHeldInMemory is how much held-back output stays in memory before the
+// rest goes to a temporary file (wait_end_of_query=1 holds all of it).
+const maxHeldInMemory = 16 << 20
+
+// heldOutput keeps a statement's output until the answer's status is known.
+type heldOutput struct {
+	memLimit int
+	mem      []byte
+	file     *os.File
+	size     int
+}
+
+func (h *heldOutput) write(p []byte) error {
+	if h.file == nil && len(h.mem)+len(p) <= h.memLimit {
+		h.mem = append(h.mem, p...)
+		h.size += len(p)
+		return nil
+	}
+	if h.file == nil {
+		f, err := os.CreateTemp("", "chhttp-result-*")
+		if err != nil {
+			return fmt.Errorf("hold the result until the end of the query: %w", err)
+		}
+		// Unlinked at once: the file lives as long as it is open.
+		_ = os.Remove(f.Name())
+		h.file = f
+		if _, err := f.Write(h.mem); err != nil {
+			return fmt.Errorf("hold the result until the end of the query: %w", err)
+		}
+		h.mem = nil
+	}
+	if _, err := h.file.Write(p); err != nil {
+		return fmt.Errorf("hold the result until the end of the query: %w", err)
+	}
+	h.size += len(p)
+	return nil
+}
+
+func (h *heldOutput) writeTo(w io.Writer) error {
+	if h.file == nil {
+		if len(h.mem) == 0 {
+			return nil
+		}
+		_, err := w.Write(h.mem)
+		return err
+	}
+	if _, err := h.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, h.file)
+	return err
+}
+
+func (h *heldOutput) close() {
+	if h.file != nil {
+		_ = h.file.Close()
+	}
 }
 
 func (s *Server) writeHeaders(w http.ResponseWriter, req *request, format string, st chdb.Stats) {
@@ -558,43 +704,61 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("X-ClickHouse-Exception-Code", strconv.Itoa(code))
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Del("X-ClickHouse-Format")
-	if r != nil && r.Header.Get("X-ClickHouse-Query-Id") == "" {
+	h.Del("X-ClickHouse-Exception-Tag")
+	if h.Get("X-ClickHouse-Query-Id") == "" && r != nil {
 		if id := r.URL.Query().Get("query_id"); id != "" {
 			h.Set("X-ClickHouse-Query-Id", id)
 		}
+	}
+	if h.Get("X-ClickHouse-Server-Display-Name") == "" {
+		h.Set("X-ClickHouse-Server-Display-Name", s.displayName)
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg+"\n")
 }
 
-// statusForCode maps exception codes to HTTP statuses the way ClickHouse's
-// HTTP handler does.
+// statusForCode maps exception codes to HTTP statuses as ClickHouse's
+// exceptionCodeToHTTPStatus (26.x) does; every other code is a 500.
 func statusForCode(code int) int {
 	switch code {
-	case 192, 193, 194, 516: // UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, AUTHENTICATION_FAILED
+	case 194: // REQUIRED_PASSWORD
 		return http.StatusUnauthorized
-	case 164, 497: // READONLY, ACCESS_DENIED
+	case 192, 193, 516, 512, 497: // UNKNOWN_USER, WRONG_PASSWORD, AUTHENTICATION_FAILED, SET_NON_GRANTED_ROLE, ACCESS_DENIED
 		return http.StatusForbidden
-	case 6, 25, 26, 27, 32, 33, 35, 36, 38, 41, 42, 43, 44, 47, 53, 62, 69, 72, 73, 80, 115, 117, 130, 131, 132, 184, 190, 352, 393, 457, 631:
+	case 36, 427, 6, 25, 26, 38, 41, 72, 441, 675, 676, 27, 376, 15, 44, 37, 123, 8, 167, 168, 223, 62, 117, 53, 321:
+		// BAD_ARGUMENTS, CANNOT_COMPILE_REGEXP, the CANNOT_PARSE_* family,
+		// DUPLICATE_COLUMN, ILLEGAL_COLUMN, UNKNOWN_ELEMENT_IN_AST,
+		// UNKNOWN_TYPE_OF_AST_NODE, THERE_IS_NO_COLUMN, TOO_DEEP_AST,
+		// TOO_BIG_AST, UNEXPECTED_AST_STRUCTURE, SYNTAX_ERROR,
+		// INCORRECT_DATA, TYPE_MISMATCH, VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
 		return http.StatusBadRequest
-	case 46, 50, 60, 81, 83, 76, 169, 170, 179, 306, 458, 600:
+	case 60, 46, 47, 50, 56, 81, 115, 152, 63, 73, 336, 78, 511:
+		// UNKNOWN_TABLE, _FUNCTION, _IDENTIFIER, _TYPE, _STORAGE, _DATABASE,
+		// _SETTING, _DIRECTION_OF_SORTING, _AGGREGATE_FUNCTION, _FORMAT,
+		// _DATABASE_ENGINE, _TYPE_OF_QUERY, _ROLE
 		return http.StatusNotFound
-	case chdb.CodeTooLargeRequest:
+	case 229: // QUERY_IS_TOO_LARGE
 		return http.StatusRequestEntityTooLarge
 	case 48: // NOT_IMPLEMENTED
 		return http.StatusNotImplemented
-	case 159, 209: // TIMEOUT_EXCEEDED, SOCKET_TIMEOUT
-		return http.StatusRequestTimeout
-	case 202: // TOO_MANY_SIMULTANEOUS_QUERIES
+	case 209, 76, 439: // SOCKET_TIMEOUT, CANNOT_OPEN_FILE, CANNOT_SCHEDULE_TASK
 		return http.StatusServiceUnavailable
+	case 381: // HTTP_LENGTH_REQUIRED
+		return http.StatusLengthRequired
+	case 159: // TIMEOUT_EXCEEDED
+		return http.StatusRequestTimeout
+	case 779: // UNSUPPORTED_MEDIA_TYPE
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }
 
+// codeNames names the codes this package raises itself.
 var codeNames = map[int]string{
 	27: "CANNOT_PARSE_INPUT_ASSERTION_FAILED", 36: "BAD_ARGUMENTS", 40: "CHECKSUM_DOESNT_MATCH", 48: "NOT_IMPLEMENTED",
-	62: "SYNTAX_ERROR", 210: "NETWORK_ERROR", 307: "TOO_MANY_BYTES", 394: "QUERY_WAS_CANCELLED", 516: "AUTHENTICATION_FAILED",
-	1002: "UNKNOWN_EXCEPTION", 271: "CANNOT_DECOMPRESS",
+	62: "SYNTAX_ERROR", 164: "READONLY", 210: "NETWORK_ERROR", 271: "CANNOT_DECOMPRESS", 307: "TOO_MANY_BYTES",
+	354: "ZLIB_INFLATE_FAILED", 448: "BROTLI_READ_FAILED", 561: "ZSTD_DECODER_FAILED",
+	394: "QUERY_WAS_CANCELLED", 516: "AUTHENTICATION_FAILED", 1002: "UNKNOWN_EXCEPTION",
 }
 
 func codeName(code int) string {
@@ -649,11 +813,18 @@ func readHead(in io.Reader) ([]byte, error) {
 // bodyError classifies a failure reading the body.
 func bodyError(err error, what string) error {
 	var mbe *http.MaxBytesError
+	var ce *checksumError
+	var de *decodeError
 	switch {
 	case errors.As(err, &mbe), errors.Is(err, errBodyTooLarge):
-		return newHTTPError(chdb.CodeTooLargeRequest, "%s: request body is larger than the limit (max_body_size); split the insert into smaller batches", what)
-	case isDecodeError(err):
-		return newHTTPError(271, "%s: cannot decompress the request body: %v", what, err)
+		// ClickHouse has no such limit; 413 is what HTTP offers for it.
+		e := newHTTPError(chdb.CodeTooLargeRequest, "%s: request body is larger than the limit (max_body_size); split the insert into smaller batches", what)
+		e.status = http.StatusRequestEntityTooLarge
+		return e
+	case errors.As(err, &ce):
+		return newHTTPError(chdb.CodeChecksumDoesntMatch, "%s: %v", what, err)
+	case errors.As(err, &de):
+		return newHTTPError(de.code, "%s: cannot decompress the request body: %v", what, de.err)
 	}
 	return newHTTPError(chdb.CodeNetworkError, "%s: %v", what, err)
 }
