@@ -18,14 +18,16 @@ func NewFactory() processor.Factory {
 		processor.WithTraces(createTraces, metadata.TracesStability))
 }
 
-var mutates = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})
+// Logs are copied, not changed in place; traces are summarised into new
+// batches. Neither capabilities its input.
+var capabilities = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false})
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	p, err := newEmbedder(cfg.(*Config), set)
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs, mutates,
+	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs, capabilities,
 		processorhelper.WithShutdown(p.shutdown))
 }
 
@@ -34,6 +36,6 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces, mutates,
+	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces, capabilities,
 		processorhelper.WithShutdown(p.shutdown))
 }

@@ -132,7 +132,7 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-func (p *embedder) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, error) {
 	var (
 		keys   []uint64
 		texts  []string
@@ -141,34 +141,54 @@ func (p *embedder) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, er
 		picked []plog.LogRecord
 		hashes []uint64
 	)
-	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
-		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
-			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+	// The selected records are copied into a new batch rather than the rest
+	// removed from the input: the input stays untouched, so the collector
+	// need not clone every batch for this pipeline, and only the records
+	// worth embedding (a minority of a healthy stream) are copied.
+	ld := plog.NewLogs()
+	for i := 0; i < in.ResourceLogs().Len(); i++ {
+		rl := in.ResourceLogs().At(i)
+		var outRL plog.ResourceLogs
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			sl := rl.ScopeLogs().At(j)
+			var outSL plog.LogRecordSlice
+			for k := 0; k < sl.LogRecords().Len(); k++ {
+				lr := sl.LogRecords().At(k)
 				if !p.selected(lr) {
-					return true
+					continue
 				}
 				text := bodyText(lr)
 				if strings.TrimSpace(text) == "" {
 					empty++
-					return true
+					continue
 				}
+				if outSL == (plog.LogRecordSlice{}) {
+					if outRL == (plog.ResourceLogs{}) {
+						outRL = ld.ResourceLogs().AppendEmpty()
+						rl.Resource().CopyTo(outRL.Resource())
+						outRL.SetSchemaUrl(rl.SchemaUrl())
+					}
+					outScope := outRL.ScopeLogs().AppendEmpty()
+					sl.Scope().CopyTo(outScope.Scope())
+					outScope.SetSchemaUrl(sl.SchemaUrl())
+					outSL = outScope.LogRecords()
+				}
+				out := outSL.AppendEmpty()
+				lr.CopyTo(out)
 				res := logtemplate.Normalize(truncate(text, p.cfg.Logs.MaxBodyBytes))
-				attrs := lr.Attributes()
+				attrs := out.Attributes()
 				attrs.PutStr(vecattr.Template, res.Template)
 				attrs.PutInt(vecattr.TemplateHash, int64(res.Hash))
-				picked = append(picked, lr)
+				picked = append(picked, out)
 				hashes = append(hashes, res.Hash)
 				if _, ok := seen[res.Hash]; !ok {
 					seen[res.Hash] = len(keys)
 					keys = append(keys, res.Hash)
 					texts = append(texts, res.Template)
 				}
-				return false
-			})
-			return sl.LogRecords().Len() == 0
-		})
-		return rl.ScopeLogs().Len() == 0
-	})
+			}
+		}
+	}
 	if empty > 0 {
 		p.skippedEmpty.Add(ctx, empty)
 	}
