@@ -15,6 +15,8 @@ deps:
 	@./scripts/fetch-libchdb.sh
 	@$(GO) mod download
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 and npm (apt-get install nodejs npm)"; exit 1; }
+	@command -v chromium >/dev/null || { echo "installing Debian's Chromium for the browser tests (apt-get install chromium) ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@for d in $(dir $(wildcard tests/*/package-lock.json)); do \
 	  echo "npm ci in $$d"; npm ci --prefix $$d --no-audit --no-fund --loglevel=error || exit 1; \
 	done

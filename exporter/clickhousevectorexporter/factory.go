@@ -32,6 +32,7 @@ func options(c *Config, w *writer) []exporterhelper.Option {
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	w := newWriter(c, set.Logger)
+	w.logs = true
 	return exporterhelper.NewLogs(ctx, set, cfg, w.pushLogs, options(c, w)...)
 }
 

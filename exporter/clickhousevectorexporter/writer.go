@@ -29,8 +29,11 @@ import (
 type writer struct {
 	cfg    *Config
 	logger *zap.Logger
-	conn   driver.Conn
-	db     string
+	// logs is set on the logs writer: only it seeds and matches error
+	// patterns (the traces writer of the same config would race it).
+	logs bool
+	conn driver.Conn
+	db   string
 
 	mu        sync.Mutex
 	templates map[uint64]struct{} // templates already stored with a vector
@@ -117,6 +120,9 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 			return fmt.Errorf("%s.%s holds %d-dim vectors but this exporter is configured for %d: set dims (here and in the embedding processor's embedder) to %d, or drop the vector tables so they are recreated with %d",
 				w.db, table, dims, w.dims(), dims, w.dims())
 		}
+	}
+	if !w.logs {
+		return nil
 	}
 	if err := w.loadTemplates(ctx); err != nil {
 		return err
@@ -246,6 +252,9 @@ type occurrence struct {
 }
 
 func (w *writer) pushLogs(ctx context.Context, ld plog.Logs) error {
+	if err := w.pushSessionLogs(ctx, ld); err != nil {
+		return err
+	}
 	var occ []occurrence
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
@@ -459,10 +468,17 @@ func (w *writer) nearestPattern(o occurrence) *pattern {
 }
 
 func (w *writer) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	if err := w.pushSessionTraces(ctx, td); err != nil {
+		return err
+	}
 	// Building the HNSW index on every insert costs far more than the insert
 	// (hundreds of rows/s); parts get their index when merged, and queries
 	// over parts without one fall back to exact distances.
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"materialize_skip_indexes_on_insert": 0}))
+	if !hasTraceSummaries(td) {
+		// Browser spans for sessions arrive here too, without summaries.
+		return nil
+	}
 	batch, err := w.conn.PrepareBatch(ctx, `INSERT INTO traces_with_embeddings (TraceId, Timestamp, ServiceName, root_operation, span_sequence,
 		total_duration, span_count, error_count, embedding, embedding_model, anomaly_score, is_anomaly, anomaly_type)`)
 	if err != nil {
@@ -510,6 +526,21 @@ func (w *writer) pushTraces(ctx context.Context, td ptrace.Traces) error {
 		return fmt.Errorf("insert %d trace summaries: %w", n, err)
 	}
 	return nil
+}
+
+func hasTraceSummaries(td ptrace.Traces) bool {
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		ss := td.ResourceSpans().At(i).ScopeSpans()
+		for j := 0; j < ss.Len(); j++ {
+			spans := ss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				if _, ok := spans.At(k).Attributes().Get(vecattr.SpanSequence); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // executor adapts clickhouse-go to schema.Executor.

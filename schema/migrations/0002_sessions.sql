@@ -1,5 +1,8 @@
 -- The seed plan's session tables (§4.1): one row per browser session kept up
 -- to date by the clickhouse_vector exporter, and the raw replay events.
+-- otel_sessions is not partitioned: a session's StartTime can move earlier as
+-- late events arrive, and its versions must stay in one partition for
+-- ReplacingMergeTree to keep only the newest.
 
 CREATE TABLE IF NOT EXISTS {{.DB}}.otel_sessions {{.OnCluster}} (
     SessionId String,
@@ -26,9 +29,8 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.otel_sessions {{.OnCluster}} (
     Version UInt64 COMMENT 'row version: the newest row of a session wins',
     INDEX idx_trace_ids TraceIds TYPE bloom_filter(0.01) GRANULARITY 1
 ) ENGINE = {{.Engine "otel_sessions" "ReplacingMergeTree(Version)"}}
-PARTITION BY toDate(StartTime)
 ORDER BY (SessionId)
-{{.TTL "toDateTime(StartTime)"}};
+{{.TTL "toDateTime(EndTime)"}};
 
 CREATE TABLE IF NOT EXISTS {{.DB}}.session_replay_events {{.OnCluster}} (
     SessionId String,

@@ -1,0 +1,396 @@
+package rrwebreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
+)
+
+// Paths the receiver serves.
+const (
+	PathRRWeb  = "/rrweb"
+	PathLogs   = "/v1/logs"
+	PathTraces = "/v1/traces"
+)
+
+type rrwebReceiver struct {
+	cfg      *Config
+	set      receiver.Settings
+	obsrep   *receiverhelper.ObsReport
+	counters *sessionCounters
+	forget   func()
+
+	mu     sync.Mutex
+	logs   consumer.Logs
+	traces consumer.Traces
+
+	startOnce    sync.Once
+	startErr     error
+	shutdownOnce sync.Once
+	server       *http.Server
+	wg           sync.WaitGroup
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, forget func()) (*rrwebReceiver, error) {
+	obsrep, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              "http",
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rrwebReceiver{cfg: cfg, set: set, obsrep: obsrep, counters: newSessionCounters(), forget: forget}, nil
+}
+
+func (r *rrwebReceiver) setLogs(c consumer.Logs) {
+	r.mu.Lock()
+	r.logs = c
+	r.mu.Unlock()
+}
+
+func (r *rrwebReceiver) setTraces(c consumer.Traces) {
+	r.mu.Lock()
+	r.traces = c
+	r.mu.Unlock()
+}
+
+func (r *rrwebReceiver) consumers() (consumer.Logs, consumer.Traces) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.logs, r.traces
+}
+
+// Handler returns the receiver's routes, without the server's middleware
+// (CORS, decompression, body limit), for tests and benchmarks.
+func (r *rrwebReceiver) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(PathRRWeb, r.handleRRWeb)
+	mux.HandleFunc(PathLogs, r.handleLogs)
+	mux.HandleFunc(PathTraces, r.handleTraces)
+	return mux
+}
+
+// Start opens the HTTP endpoint; a receiver used in two pipelines is
+// started once.
+func (r *rrwebReceiver) Start(ctx context.Context, host component.Host) error {
+	r.startOnce.Do(func() { r.startErr = r.start(ctx, host) })
+	return r.startErr
+}
+
+func (r *rrwebReceiver) start(ctx context.Context, host component.Host) error {
+	ln, err := r.cfg.ServerConfig.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("rrweb receiver: listen on %s: %w", r.cfg.ServerConfig.NetAddr.Endpoint, err)
+	}
+	srv, err := r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, r.Handler(),
+		confighttp.WithErrorHandler(decompressionError))
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("rrweb receiver: %w", err)
+	}
+	r.server = srv
+	r.set.Logger.Info("rrweb receiver listening", zap.String("endpoint", ln.Addr().String()))
+	r.wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	})
+	return nil
+}
+
+// Shutdown stops the endpoint; safe without Start and when called once per
+// pipeline.
+func (r *rrwebReceiver) Shutdown(ctx context.Context) error {
+	var err error
+	r.shutdownOnce.Do(func() {
+		if r.forget != nil {
+			r.forget()
+		}
+		if r.server != nil {
+			err = r.server.Shutdown(ctx)
+		}
+		r.wg.Wait()
+	})
+	return err
+}
+
+// decompressionError answers a body whose Content-Encoding could not be
+// opened.
+func decompressionError(w http.ResponseWriter, _ *http.Request, msg string, status int) {
+	writeText(w, status, "could not decompress the request body: "+msg+
+		" (send it uncompressed or with Content-Encoding gzip, zstd, deflate or snappy)")
+}
+
+// requestError is an answer other than 200.
+type requestError struct {
+	status int
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &requestError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// readBody reads the whole (already decompressed) body, telling a body
+// over the limit from a corrupt or truncated one.
+func readBody(req *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(req.Body)
+	if err == nil {
+		return body, nil
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, &requestError{status: http.StatusRequestEntityTooLarge,
+			msg: fmt.Sprintf("request body is larger than max_request_body_size (%d bytes, after decompression): send smaller batches", tooLarge.Limit)}
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return nil, &requestError{status: http.StatusRequestTimeout, msg: "timed out reading the request body"}
+	}
+	return nil, badRequest("could not read the request body (truncated or corrupt compressed stream?): %v", err)
+}
+
+func mediaType(req *http.Request) string {
+	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Type")))
+	}
+	return mt
+}
+
+func (r *rrwebReceiver) handleRRWeb(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSONError(w, http.StatusMethodNotAllowed, "use POST with a JSON batch")
+		return
+	}
+	// sendBeacon posts strings as text/plain.
+	switch mediaType(req) {
+	case "", "application/json", "text/plain":
+	default:
+		writeJSONError(w, http.StatusUnsupportedMediaType,
+			fmt.Sprintf("Content-Type %q is not accepted: send the batch as application/json", req.Header.Get("Content-Type")))
+		return
+	}
+	logs, _ := r.consumers()
+	if logs == nil {
+		writeJSONError(w, http.StatusNotFound, "this rrweb receiver is not in a logs pipeline")
+		return
+	}
+	body, err := readBody(req)
+	if err != nil {
+		writeJSONError(w, statusOf(err), err.Error())
+		return
+	}
+	batch, err := rrweb.DecodeBatch(body, r.cfg.MaxEventsPerRequest)
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, rrweb.ErrTooManyEvents) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeJSONError(w, status, err.Error())
+		return
+	}
+	if batch.UserAgent == "" {
+		batch.UserAgent = req.UserAgent()
+	}
+	ld := batchToLogs(batch, r.counters)
+	ctx := r.obsrep.StartLogsOp(req.Context())
+	err = logs.ConsumeLogs(ctx, ld)
+	r.obsrep.EndLogsOp(ctx, "rrweb", ld.LogRecordCount(), err)
+	if err != nil {
+		writeJSONError(w, consumerStatus(err), "could not store the batch: "+err.Error())
+		return
+	}
+	r.set.Logger.Debug("rrweb batch", zap.String("session", batch.SessionID), zap.Int("events", len(batch.Events)))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = fmt.Fprintf(w, `{"accepted_events":%d}`, len(batch.Events))
+}
+
+// otlpEncoding is the body encoding of an OTLP/HTTP request.
+type otlpEncoding string
+
+const (
+	encProto otlpEncoding = "application/x-protobuf"
+	encJSON  otlpEncoding = "application/json"
+)
+
+func otlpEncodingOf(req *http.Request) (otlpEncoding, bool) {
+	switch mediaType(req) {
+	case "application/x-protobuf", "application/protobuf":
+		return encProto, true
+	case "application/json":
+		return encJSON, true
+	}
+	return "", false
+}
+
+func (r *rrwebReceiver) otlpPreamble(w http.ResponseWriter, req *http.Request) (otlpEncoding, []byte, bool) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeText(w, http.StatusMethodNotAllowed, "use POST with an OTLP request")
+		return "", nil, false
+	}
+	enc, ok := otlpEncodingOf(req)
+	if !ok {
+		writeText(w, http.StatusUnsupportedMediaType,
+			fmt.Sprintf("Content-Type %q is not accepted: send OTLP as application/x-protobuf or application/json", req.Header.Get("Content-Type")))
+		return "", nil, false
+	}
+	body, err := readBody(req)
+	if err != nil {
+		writeStatus(w, enc, statusOf(err), err.Error())
+		return "", nil, false
+	}
+	return enc, body, true
+}
+
+func (r *rrwebReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
+	enc, body, ok := r.otlpPreamble(w, req)
+	if !ok {
+		return
+	}
+	logs, _ := r.consumers()
+	if logs == nil {
+		writeStatus(w, enc, http.StatusNotFound, "this rrweb receiver is not in a logs pipeline")
+		return
+	}
+	otlpReq, err := decodeLogsRequest(enc, body)
+	if err != nil {
+		writeStatus(w, enc, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := normalizeLogs(otlpReq.Logs(), normalizeOptions{
+		userAgent: req.UserAgent(), maxRecords: r.cfg.MaxEventsPerRequest, counters: r.counters,
+	})
+	if err != nil {
+		writeStatus(w, enc, statusOf(err), err.Error())
+		return
+	}
+	if res.logs.LogRecordCount() > 0 {
+		ctx := r.obsrep.StartLogsOp(req.Context())
+		err = logs.ConsumeLogs(ctx, res.logs)
+		r.obsrep.EndLogsOp(ctx, "otlp", res.logs.LogRecordCount(), err)
+		if err != nil {
+			writeStatus(w, enc, consumerStatus(err), "could not store the session logs: "+err.Error())
+			return
+		}
+	}
+	resp := plogotlp.NewExportResponse()
+	if res.rejected > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
+		resp.PartialSuccess().SetErrorMessage(fmt.Sprintf(
+			"%d log records are not session replay records (no %s scope or %s attribute) and were dropped: send application logs to the OTLP receiver",
+			res.rejected, rrweb.ScopeName, rrweb.AttrEvent))
+	}
+	var msg []byte
+	if enc == encJSON {
+		msg, err = resp.MarshalJSON()
+	} else {
+		msg, err = resp.MarshalProto()
+	}
+	if err != nil {
+		writeStatus(w, enc, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeBody(w, string(enc), http.StatusOK, msg)
+}
+
+func decodeLogsRequest(enc otlpEncoding, body []byte) (plogotlp.ExportRequest, error) {
+	req := plogotlp.NewExportRequest()
+	if enc == encJSON {
+		if err := req.UnmarshalJSON(body); err != nil {
+			return req, fmt.Errorf("the body is not an OTLP/JSON logs request: %w", err)
+		}
+		return req, nil
+	}
+	if err := req.UnmarshalProto(body); err != nil {
+		return req, fmt.Errorf("the body is not an OTLP protobuf logs request (compressed without Content-Encoding?): %w", err)
+	}
+	return req, nil
+}
+
+func (r *rrwebReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
+	enc, body, ok := r.otlpPreamble(w, req)
+	if !ok {
+		return
+	}
+	_, traces := r.consumers()
+	if traces == nil {
+		writeStatus(w, enc, http.StatusNotFound, "this rrweb receiver is not in a traces pipeline: add it to one to accept browser traces")
+		return
+	}
+	otlpReq := ptraceotlp.NewExportRequest()
+	var err error
+	if enc == encJSON {
+		err = otlpReq.UnmarshalJSON(body)
+	} else {
+		err = otlpReq.UnmarshalProto(body)
+	}
+	if err != nil {
+		writeStatus(w, enc, http.StatusBadRequest, "the body is not an OTLP traces request: "+err.Error())
+		return
+	}
+	td := otlpReq.Traces()
+	if n := td.SpanCount(); n > 0 {
+		ctx := r.obsrep.StartTracesOp(req.Context())
+		err = traces.ConsumeTraces(ctx, td)
+		r.obsrep.EndTracesOp(ctx, "otlp", n, err)
+		if err != nil {
+			writeStatus(w, enc, consumerStatus(err), "could not store the traces: "+err.Error())
+			return
+		}
+	}
+	resp := ptraceotlp.NewExportResponse()
+	var msg []byte
+	if enc == encJSON {
+		msg, err = resp.MarshalJSON()
+	} else {
+		msg, err = resp.MarshalProto()
+	}
+	if err != nil {
+		writeStatus(w, enc, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeBody(w, string(enc), http.StatusOK, msg)
+}
+
+func statusOf(err error) int {
+	var re *requestError
+	if errors.As(err, &re) {
+		return re.status
+	}
+	return http.StatusBadRequest
+}
+
+// consumerStatus maps a pipeline error: one that retrying cannot fix is the
+// sender's, anything else is worth retrying later.
+func consumerStatus(err error) int {
+	if consumererror.IsPermanent(err) {
+		return http.StatusBadRequest
+	}
+	return http.StatusServiceUnavailable
+}
