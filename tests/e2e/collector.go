@@ -193,7 +193,16 @@ func (c *Collector) Stop(tb testing.TB) {
 // Query runs SQL over the collector's ClickHouse HTTP interface and returns
 // the answer in TabSeparated form.
 func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.ClickHTTP+"/?"+url.Values{"database": {"agentic_otel"}}.Encode(), strings.NewReader(sql))
+	return c.QueryParams(ctx, sql, nil)
+}
+
+// QueryParams is Query with {name:Type} parameters bound by ClickHouse.
+func (c *Collector) QueryParams(ctx context.Context, sql string, params map[string]string) (string, error) {
+	q := url.Values{"database": {"agentic_otel"}}
+	for k, v := range params {
+		q.Set("param_"+k, v)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.ClickHTTP+"/?"+q.Encode(), strings.NewReader(sql))
 	if err != nil {
 		return "", err
 	}
