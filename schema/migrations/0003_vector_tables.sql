@@ -2,6 +2,9 @@
 -- of rows/s on 2 cores), so error logs are embedded once per template: the
 -- vector index lives on log_templates (one row per template) and each
 -- occurrence in logs_with_embeddings references its template by hash.
+-- logs_with_embeddings is written at the rate errors arrive, so it carries
+-- only what its queries need: no ZSTD on the hot columns and no TraceId
+-- bloom filter (a trace's logs are looked up in otel_logs).
 
 CREATE TABLE IF NOT EXISTS {{.DB}}.log_templates {{.OnCluster}} (
     template_hash UInt64,
@@ -22,11 +25,10 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.logs_with_embeddings {{.OnCluster}} (
     SpanId String,
     SeverityText LowCardinality(String),
     ServiceName LowCardinality(String),
-    Body String CODEC(ZSTD(3)),
-    template String CODEC(ZSTD(3)),
+    Body String,
+    template LowCardinality(String),
     template_hash UInt64,
     embedding_model LowCardinality(String),
-    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_template_hash template_hash TYPE bloom_filter(0.01) GRANULARITY 1
 ) ENGINE = {{.Engine "logs_with_embeddings"}}
 PARTITION BY toDate(Timestamp)
