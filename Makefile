@@ -22,7 +22,10 @@ deps:
 	done
 
 ## build: the collector (ocb) and the repository's binaries into build/
-build: collector $(BUILD)/sampleapp $(BUILD)/loadgen
+build: collector $(BUILD)/sampleapp $(BUILD)/loadgen $(BUILD)/agentic-mcp
+
+$(BUILD)/agentic-mcp: go.mod go.sum $(shell find mcp internal schema -name '*.go' -o -name '*.sql' -o -name '*.yaml' 2>/dev/null)
+	$(GO) build -o $@ ./mcp/cmd/agentic-mcp
 
 $(BUILD)/sampleapp: go.mod $(shell find sampleapp -name '*.go' -o -name '*.yaml' -o -name '*.html' -o -name '*.js' -o -name '*.css' 2>/dev/null)
 	$(GO) build -o $@ ./sampleapp

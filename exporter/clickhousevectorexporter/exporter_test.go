@@ -52,7 +52,7 @@ func errorLogs(n int) plog.Logs {
 			return fmt.Sprintf("dial tcp 10.0.%d.%d:5432: connect: connection refused", i%250, i%200)
 		},
 		func(i int) string {
-			return fmt.Sprintf("CartConflictError: concurrent update of cart c-%04d lost (expected version %d, found %d)", i, i, i+1)
+			return fmt.Sprintf("CartConcurrencyError: concurrent modification of cart c-%04d: expected version %d, found %d during recompute_totals", i, i, i+1)
 		},
 		func(i int) string {
 			return fmt.Sprintf("java.lang.NullPointerException: Cannot invoke \"String.length()\" because \"name\" is null at com.shop.UserService.getUserById(UserService.java:%d)", 40+i%3)

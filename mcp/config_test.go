@@ -1,0 +1,136 @@
+package mcp
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+)
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+func TestConfigFromMCPClickHouseEnv(t *testing.T) {
+	cfg := DefaultConfig()
+	require.NoError(t, cfg.ApplyEnv(envOf(nil)))
+	assert.Equal(t, "127.0.0.1:8123", cfg.ClickHouse.Addr())
+	assert.Equal(t, "agentic_otel", cfg.ClickHouse.Database)
+	assert.False(t, cfg.ClickHouse.Secure)
+
+	cfg = DefaultConfig()
+	require.NoError(t, cfg.ApplyEnv(envOf(map[string]string{
+		"CLICKHOUSE_HOST": "abc.clickhouse.cloud", "CLICKHOUSE_USER": "reader", "CLICKHOUSE_PASSWORD": "pw",
+		"CLICKHOUSE_SECURE": "true", "CLICKHOUSE_VERIFY": "false", "CLICKHOUSE_DATABASE": "otel", "CLICKHOUSE_CONNECT_TIMEOUT": "5",
+	})))
+	assert.Equal(t, "abc.clickhouse.cloud:8443", cfg.ClickHouse.Addr(), "secure defaults to 8443 as in mcp-clickhouse")
+	assert.Equal(t, ClickHouseConfig{Host: "abc.clickhouse.cloud", Port: 8443, User: "reader", Password: "pw", Secure: true, Verify: false,
+		Database: "otel", ConnectTimeout: 5 * time.Second}, cfg.ClickHouse)
+	require.NoError(t, cfg.Validate())
+
+	cfg = DefaultConfig()
+	err := cfg.ApplyEnv(envOf(map[string]string{"CLICKHOUSE_PORT": "http", "CLICKHOUSE_SECURE": "maybe"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CLICKHOUSE_PORT must be a port number")
+	assert.Contains(t, err.Error(), "CLICKHOUSE_SECURE")
+
+	cfg = DefaultConfig()
+	cfg.ClickHouse.Host = "https://user:pw@host"
+	assert.ErrorContains(t, cfg.Validate(), "without scheme, path or credentials")
+}
+
+func TestCollectorEmbedderIsRead(t *testing.T) {
+	// The repository's own collector config.
+	e, err := LoadCollectorEmbedder(filepath.Join("..", "otelcol-config.yaml"), embed.DefaultConfig())
+	require.NoError(t, err)
+	assert.Equal(t, "hash", e.Provider)
+	assert.Equal(t, 384, e.Dims)
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "otelcol.yaml")
+	t.Setenv("EMBED_MODEL", "nomic-embed-text")
+	require.NoError(t, os.WriteFile(path, []byte(`
+processors:
+  batch: {}
+  embedding/ollama:
+    embedder:
+      provider: openai
+      model: ${env:EMBED_MODEL}
+      base_url: ${env:OLLAMA_URL:-http://127.0.0.1:11434/v1}
+      dims: 768
+      timeout: 5s
+`), 0o600))
+	e, err = LoadCollectorEmbedder(path, embed.DefaultConfig())
+	require.NoError(t, err)
+	assert.Equal(t, "openai", e.Provider)
+	assert.Equal(t, "nomic-embed-text", e.Model)
+	assert.Equal(t, "http://127.0.0.1:11434/v1", e.BaseURL)
+	assert.Equal(t, 768, e.Dims)
+	assert.Equal(t, 5*time.Second, e.Timeout)
+	assert.Equal(t, "OPENAI_API_KEY", e.APIKeyEnv, "unset keys keep the defaults")
+
+	require.NoError(t, os.WriteFile(path, []byte("processors:\n  batch: {}\n"), 0o600))
+	_, err = LoadCollectorEmbedder(path, embed.DefaultConfig())
+	assert.ErrorContains(t, err, "has no embedding processor")
+}
+
+func TestWindows(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	w, err := parseWindow("", "", time.Hour, 24*time.Hour, now)
+	require.NoError(t, err)
+	assert.Equal(t, timeWindow{now.Add(-time.Hour), now}, w)
+	w, err = parseWindow("7d", "2026-04-30T00:00:00Z", time.Hour, 30*24*time.Hour, now)
+	require.NoError(t, err)
+	assert.Equal(t, 7*24*time.Hour, w.End.Sub(w.Start))
+	assert.Equal(t, time.Date(2026, 4, 30, 0, 0, 0, 0, time.UTC), w.End)
+	for _, bad := range []string{"0m", "10s", "-1h", "1y", "48h"} {
+		_, err := parseWindow(bad, "", time.Hour, 24*time.Hour, now)
+		assert.Error(t, err, bad)
+	}
+	_, err = parseWindow("1h", "yesterday", time.Hour, 24*time.Hour, now)
+	assert.ErrorContains(t, err, "RFC 3339")
+	assert.Equal(t, timeWindow{now.Add(-2 * time.Hour), now.Add(-time.Hour)}, timeWindow{now.Add(-time.Hour), now}.previous())
+}
+
+func TestErrorsNeverCarrySecrets(t *testing.T) {
+	s := &store{cfg: ClickHouseConfig{Host: "h", Port: 1}, secrets: []string{"hunter2"}}
+	err := s.explain(os.ErrDeadlineExceeded)
+	assert.NotContains(t, err.Error(), "hunter2")
+	msg := s.scrub(`Post "http://default:hunter2@h:1/?query=x": code: 516, message: default: Authentication failed`)
+	assert.NotContains(t, msg, "hunter2")
+	assert.Contains(t, msg, `"http://h:1/?query=x"`)
+}
+
+// The Claude Desktop example launches our binary with settings it reads.
+func TestClaudeDesktopConfigExample(t *testing.T) {
+	b, err := os.ReadFile("claude_desktop_config.json")
+	require.NoError(t, err)
+	var doc struct {
+		MCPServers map[string]struct {
+			Command string            `json:"command"`
+			Args    []string          `json:"args"`
+			Env     map[string]string `json:"env"`
+		} `json:"mcpServers"`
+	}
+	require.NoError(t, json.Unmarshal(b, &doc))
+	s, ok := doc.MCPServers["otelcol-agentic"]
+	require.True(t, ok)
+	assert.True(t, strings.HasSuffix(s.Command, "/build/agentic-mcp"))
+	assert.Equal(t, "--collector-config", s.Args[0])
+	cfg := DefaultConfig()
+	require.NoError(t, cfg.ApplyEnv(envOf(s.Env)))
+	assert.Equal(t, DefaultConfig().ClickHouse, cfg.ClickHouse, "the example is the default setup, spelled out")
+	for k := range s.Env {
+		assert.True(t, strings.HasPrefix(k, "CLICKHOUSE_"), k)
+	}
+}

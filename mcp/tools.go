@@ -1,0 +1,167 @@
+package mcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+)
+
+// Tool names.
+const (
+	ToolListTables            = "list_tables"
+	ToolDescribeTable         = "describe_table"
+	ToolRunSelectQuery        = "run_select_query"
+	ToolEstimateQuery         = "estimate_query"
+	ToolFindSimilarErrors     = "find_similar_errors"
+	ToolDetectAnomalousTraces = "detect_anomalous_traces"
+	ToolMatchErrorPatterns    = "match_error_patterns"
+	ToolErrorSummary          = "error_summary"
+	ToolGetTrace              = "get_trace"
+	ToolGetSession            = "get_session"
+	ToolAnalyzeRootCause      = "analyze_root_cause"
+)
+
+// readOnly are the annotations of every tool: ClickHouse runs each of
+// their statements with readonly=1, so none can change anything. They reach
+// only this server's ClickHouse — and, for the tools that embed text, the
+// embedding API when one is configured (the hash embedder is local).
+func readOnly(title string, openWorld bool) *sdk.ToolAnnotations {
+	no := false
+	return &sdk.ToolAnnotations{Title: title, ReadOnlyHint: true, IdempotentHint: true, DestructiveHint: &no, OpenWorldHint: &openWorld}
+}
+
+func (s *Server) addTools() {
+	remoteEmbedder := s.cfg.Embedder.Provider == embed.ProviderOpenAI
+	add(s, &sdk.Tool{
+		Name:        ToolAnalyzeRootCause,
+		Annotations: readOnly("Analyze root cause", remoteEmbedder),
+		Description: "Start here when asked why errors or latency rose (\"payment errors spiked in the last hour — why?\"). " +
+			"Ranks candidate root causes for a service or the whole system over a window: service, operation and kind " +
+			"(db_pool_exhaustion, dependency_timeout, memory_leak, race_condition, dependency_unavailable, …), each with evidence — " +
+			"when it started, error/latency change against the preceding baseline, how the failure propagates from the deepest failing span to the symptom, " +
+			"pool and heap metrics, and matching known incidents with their resolution. Deterministic, from telemetry only. " +
+			"Then verify with get_trace on an example trace id.",
+	}, s.analyzeRootCause, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 10, 5)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolErrorSummary,
+		Annotations: readOnly("Error summary", false),
+		Description: "Per service over a window: log counts by severity, failed requests and error rate, and the top error templates, each compared with " +
+			"the previous window of the same length, with spikes flagged. Use it first to see what is failing and since when, then analyze_root_cause on a spiking service.",
+	}, s.errorSummary, func(sc *jsonschema.Schema) {
+		intRange(sc, "top", 1, 20, 5)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolFindSimilarErrors,
+		Annotations: readOnly("Find similar errors", remoteEmbedder),
+		Description: "Vector search over past error logs: give an error message or a description (\"NullPointerException\"; other languages such as \"DB 커넥션 풀 고갈\" with a multilingual embedding model), " +
+			"or a trace id to use its errors. Returns the nearest error templates with distance, occurrences in the window, first/last seen, service and example trace ids. " +
+			"Use it to learn whether an error is new and where else it happens.",
+	}, s.findSimilarErrors, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 50, 10)
+		numRange(sc, "max_distance", 0, 2)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolMatchErrorPatterns,
+		Annotations: readOnly("Match known error patterns", remoteEmbedder),
+		Description: "Retrieves known incidents (error_patterns) closest to an error message or to a trace's errors: root cause, resolution, how often it occurred " +
+			"and related traces. Use it after finding the failing error to see how it was resolved before.",
+	}, s.matchErrorPatterns, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 20, 5)
+		numRange(sc, "max_distance", 0, 2)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolDetectAnomalousTraces,
+		Annotations: readOnly("Detect anomalous traces", false),
+		Description: "Ranks the window's traces by anomaly score (span sequence embedding vs what is normal for the entry operation, latency, retries, errors), " +
+			"with span sequence, duration, error count and anomaly type. Use it to scan for unusual behaviour (\"is anything abnormal right now?\"); then get_trace on the top ones.",
+	}, s.detectAnomalousTraces, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 100, 20)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolGetTrace,
+		Annotations: readOnly("Get trace", false),
+		Description: "One trace as a span tree (text and structured): services, operations, start offsets, durations, statuses with messages, events, and each span's logs. " +
+			"Use it to check a candidate cause on an example trace id from the other tools.",
+	}, s.getTrace, func(sc *jsonschema.Schema) {
+		intRange(sc, "max_spans", 1, 1000, 300)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolGetSession,
+		Annotations: readOnly("Get browser session", false),
+		Description: "The browser session (otel_sessions) that produced a trace — user agent, pages, errors, its other traces — and where its session replay is " +
+			"(hyperdx_sessions, by rum.sessionId). Use it to see what the user did around a failing request.",
+	}, s.getSession, nil)
+	add(s, &sdk.Tool{
+		Name:        ToolListTables,
+		Annotations: readOnly("List tables", false),
+		Description: "Tables of the database with engine, row counts, and every column's type and comment. Call it before writing SQL for run_select_query.",
+	}, s.listTables, nil)
+	add(s, &sdk.Tool{
+		Name:        ToolDescribeTable,
+		Annotations: readOnly("Describe table", false),
+		Description: "One table's columns (type, default, comment), sorting/partition keys and indexes. Use it to write fast SQL: filter on the sorting key and a time range.",
+	}, s.describeTable, nil)
+	add(s, &sdk.Tool{
+		Name:        ToolRunSelectQuery,
+		Annotations: readOnly("Run SELECT query", false),
+		Description: "Runs one read-only SQL statement (ClickHouse dialect) and returns rows. ClickHouse enforces read-only (readonly=1), a time limit " +
+			"(max_execution_time) and a result limit (1,000 rows by default, with a notice when cut). Prefer the specialised tools; for heavy queries call estimate_query first. " +
+			"Time-filter otel_logs/otel_traces on Timestamp and aggregate instead of listing rows.",
+	}, s.runSelectQuery, func(sc *jsonschema.Schema) {
+		intRange(sc, "max_rows", 1, s.cfg.Limits.MaxRows, s.cfg.Limits.MaxRows)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolEstimateQuery,
+		Annotations: readOnly("Estimate query cost", false),
+		Description: "EXPLAIN ESTIMATE of a SELECT: the parts, rows and marks it would read per table, with advice. Call it before a query that may scan a lot.",
+	}, s.estimateQuery, nil)
+}
+
+// add registers a typed tool; tweak refines the inferred input schema
+// (ranges, defaults). Errors are returned to the model as tool errors.
+func add[In, Out any](s *Server, t *sdk.Tool, h sdk.ToolHandlerFor[In, Out], tweak func(*jsonschema.Schema)) {
+	sc, err := jsonschema.For[In](nil)
+	if err != nil {
+		panic(fmt.Sprintf("input schema of %s: %v", t.Name, err))
+	}
+	if tweak != nil {
+		tweak(sc)
+	}
+	t.InputSchema = sc
+	sdk.AddTool(s.mcp, t, func(ctx context.Context, req *sdk.CallToolRequest, in In) (*sdk.CallToolResult, Out, error) {
+		res, out, err := h(ctx, req, in)
+		if err != nil {
+			var te *toolError
+			if !errors.As(err, &te) {
+				err = s.db.explain(err)
+			}
+			s.logger.Debug("tool error", "tool", t.Name, "error", err)
+		}
+		return res, out, err
+	})
+}
+
+func intRange(sc *jsonschema.Schema, name string, lo, hi, def int) {
+	p := sc.Properties[name]
+	if p == nil {
+		panic("no property " + name)
+	}
+	l, h := float64(lo), float64(hi)
+	p.Minimum, p.Maximum = &l, &h
+	p.Default = []byte(fmt.Sprint(def))
+}
+
+func numRange(sc *jsonschema.Schema, name string, lo, hi float64) {
+	p := sc.Properties[name]
+	if p == nil {
+		panic("no property " + name)
+	}
+	p.Minimum, p.Maximum = &lo, &hi
+}

@@ -1,0 +1,469 @@
+package mcp
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
+)
+
+// FindSimilarErrorsInput is a similarity search over error templates.
+type FindSimilarErrorsInput struct {
+	Text        string  `json:"text,omitempty" jsonschema:"an error message or a description of one, e.g. 'NullPointerException in getUserById' (any language the embedding model handles); give text or trace_id"`
+	TraceID     string  `json:"trace_id,omitempty" jsonschema:"use the error logs of this trace (32 hex digits) as the query"`
+	Service     string  `json:"service,omitempty" jsonschema:"count only occurrences in this service"`
+	Window      string  `json:"window,omitempty" jsonschema:"how far back to count occurrences, e.g. 1h, 24h, 7d (default 7d, at most 90d)"`
+	K           int     `json:"k,omitempty" jsonschema:"templates to return, 1-50 (default 10)"`
+	MaxDistance float64 `json:"max_distance,omitempty" jsonschema:"largest cosine distance kept, 0-2 (default 0.6; smaller is stricter)"`
+}
+
+// FindSimilarErrorsOutput lists the nearest error templates.
+type FindSimilarErrorsOutput struct {
+	Query  SimilarityQuery `json:"query"`
+	Window Window          `json:"window"`
+	Hits   []SimilarError  `json:"hits"`
+	Notice string          `json:"notice,omitempty"`
+}
+
+// SimilarityQuery says what was embedded.
+type SimilarityQuery struct {
+	Source    string   `json:"source"`
+	Templates []string `json:"templates"`
+	Model     string   `json:"model"`
+}
+
+// SimilarError is one error template near the query, with its occurrences.
+type SimilarError struct {
+	Template        string    `json:"template"`
+	Service         string    `json:"service"`
+	ExampleBody     string    `json:"example_body"`
+	Distance        float64   `json:"distance"`
+	Similarity      float64   `json:"similarity"`
+	Occurrences     uint64    `json:"occurrences"`
+	FirstSeen       time.Time `json:"first_seen"`
+	LastSeen        time.Time `json:"last_seen"`
+	ExampleTraceIDs []string  `json:"example_trace_ids"`
+	TemplateHash    string    `json:"template_hash"`
+}
+
+var traceIDRe = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+
+func normTraceID(id string) (string, error) {
+	id = strings.TrimSpace(id)
+	if !traceIDRe.MatchString(id) {
+		return "", userErrorf("trace_id %q is not a trace id: it must be 32 hex digits, as in otel_traces.TraceId", truncate(id, 80))
+	}
+	return strings.ToLower(id), nil
+}
+
+func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, in FindSimilarErrorsInput) (*sdk.CallToolResult, FindSimilarErrorsOutput, error) {
+	var out FindSimilarErrorsOutput
+	w, err := parseWindow(in.Window, "", 7*24*time.Hour, 90*24*time.Hour, s.now())
+	if err != nil {
+		return nil, out, err
+	}
+	k := clampInt(in.K, 10, 1, 50)
+	maxDist := in.MaxDistance
+	if maxDist <= 0 {
+		maxDist = 0.6
+	}
+	if maxDist > 2 {
+		return nil, out, userErrorf("max_distance must be within (0, 2]: cosine distance is 0 for identical and 2 for opposite vectors")
+	}
+	texts, source, err := s.queryTexts(ctx, in.Text, in.TraceID)
+	if err != nil {
+		return nil, out, err
+	}
+	out.Window = w.out()
+	out.Query = SimilarityQuery{Source: source, Model: s.embed.Model(), Templates: []string{}}
+	sql, err := schema.Query("similar_error_search")
+	if err != nil {
+		return nil, out, err
+	}
+	best := map[string]SimilarError{}
+	for _, text := range texts {
+		tpl, vec, err := s.embedText(ctx, text)
+		if err != nil {
+			return nil, out, err
+		}
+		out.Query.Templates = append(out.Query.Templates, tpl.Template)
+		var rows []struct {
+			Hash        uint64    `ch:"template_hash"`
+			Template    string    `ch:"template"`
+			Service     string    `ch:"service_name"`
+			Example     string    `ch:"example_body"`
+			Distance    float32   `ch:"distance"`
+			Occurrences uint64    `ch:"occurrences"`
+			FirstSeen   time.Time `ch:"first_seen"`
+			LastSeen    time.Time `ch:"last_seen"`
+			Traces      []string  `ch:"example_trace_ids"`
+		}
+		p := params{}.vector("embedding", vec).int("k", k).time("since", w.Start).str("service", in.Service).float("max_distance", maxDist)
+		if err := s.db.selectInto(ctx, &rows, sql, p); err != nil {
+			return nil, out, err
+		}
+		for _, r := range rows {
+			h := uitoa(r.Hash)
+			if prev, ok := best[h]; ok && prev.Distance <= float64(r.Distance) {
+				continue
+			}
+			best[h] = SimilarError{
+				Template: r.Template, Service: r.Service, ExampleBody: truncate(r.Example, 600),
+				Distance: round3(float64(r.Distance)), Similarity: round3(1 - float64(r.Distance)),
+				Occurrences: r.Occurrences, FirstSeen: r.FirstSeen.UTC(), LastSeen: r.LastSeen.UTC(),
+				ExampleTraceIDs: sortedCopy(r.Traces), TemplateHash: h,
+			}
+		}
+	}
+	for _, h := range best {
+		out.Hits = append(out.Hits, h)
+	}
+	slices.SortFunc(out.Hits, func(a, b SimilarError) int {
+		if a.Distance != b.Distance {
+			if a.Distance < b.Distance {
+				return -1
+			}
+			return 1
+		}
+		if a.Occurrences != b.Occurrences {
+			if a.Occurrences > b.Occurrences {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.TemplateHash, b.TemplateHash)
+	})
+	if len(out.Hits) > k {
+		out.Hits = out.Hits[:k]
+	}
+	out.Hits = orEmpty(out.Hits)
+	if len(out.Hits) == 0 {
+		out.Notice = "no error template within max_distance had occurrences in the window" + ifThen(in.Service != "", " for service "+in.Service) +
+			": widen the window (e.g. 30d), raise max_distance, or drop the service filter. error_summary lists the errors that did occur."
+	}
+	return nil, out, nil
+}
+
+// queryTexts are the texts to embed: the given text, or the distinct error
+// messages of a trace.
+func (s *Server) queryTexts(ctx context.Context, text, traceID string) ([]string, string, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case text != "" && traceID != "":
+		return nil, "", userErrorf("give either text or trace_id, not both")
+	case text != "":
+		if len(text) > 8192 {
+			text = text[:8192]
+		}
+		return []string{text}, "text", nil
+	case traceID == "":
+		return nil, "", userErrorf("give text (an error message or description) or trace_id")
+	}
+	id, err := normTraceID(traceID)
+	if err != nil {
+		return nil, "", err
+	}
+	// The trace's time range bounds the reads when the lookup table has it.
+	from, to, ok, err := s.traceRange(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		from, to = time.Unix(0, 0), s.now().Add(time.Hour)
+	}
+	p := params{}.str("id", id).time("from", from.Add(-time.Minute)).time("to", to.Add(time.Minute))
+	var rows []struct {
+		Body string `ch:"Body"`
+	}
+	// The error logs the pipeline embedded for the trace; the raw logs when
+	// the vector pipeline did not see it.
+	if err := s.db.selectInto(ctx, &rows, `SELECT any(Body) AS Body FROM logs_with_embeddings
+		WHERE TraceId = {id:String} AND Timestamp >= {from:DateTime64(9)} AND Timestamp <= {to:DateTime64(9)}
+		GROUP BY template_hash ORDER BY min(Timestamp) LIMIT 3`, p); err != nil {
+		return nil, "", err
+	}
+	if len(rows) == 0 {
+		if err := s.db.selectInto(ctx, &rows, `SELECT Body FROM otel_logs
+			WHERE TraceId = {id:String} AND Timestamp >= {from:DateTime64(9)} AND Timestamp <= {to:DateTime64(9)}
+			  AND (SeverityNumber >= 17 OR upper(SeverityText) IN ('ERROR', 'FATAL', 'CRITICAL'))
+			ORDER BY Timestamp LIMIT 20`, p); err != nil {
+			return nil, "", err
+		}
+	}
+	var texts []string
+	seen := map[uint64]bool{}
+	for _, r := range rows {
+		h := logtemplate.Normalize(r.Body).Hash
+		if !seen[h] && len(texts) < 3 {
+			seen[h] = true
+			texts = append(texts, r.Body)
+		}
+	}
+	if len(texts) == 0 {
+		return nil, "", userErrorf("trace %s has no error logs: call get_trace to see its spans, or search by text (a span's status message)", id)
+	}
+	return texts, "error logs of trace " + id, nil
+}
+
+// DetectAnomalousTracesInput selects the traces to rank.
+type DetectAnomalousTracesInput struct {
+	Window        string `json:"window,omitempty" jsonschema:"how far back to look, e.g. 15m, 1h (default 1h, at most 7d)"`
+	End           string `json:"end,omitempty" jsonschema:"end of the window, RFC 3339 (default now)"`
+	Service       string `json:"service,omitempty" jsonschema:"only traces that pass through this service"`
+	K             int    `json:"k,omitempty" jsonschema:"traces to return, 1-100 (default 20)"`
+	OnlyAnomalous bool   `json:"only_anomalous,omitempty" jsonschema:"only traces the pipeline flagged as anomalous"`
+}
+
+// DetectAnomalousTracesOutput ranks the window's traces by anomaly.
+type DetectAnomalousTracesOutput struct {
+	Window    Window           `json:"window"`
+	Traces    uint64           `json:"traces_in_window"`
+	Anomalous uint64           `json:"anomalous_in_window"`
+	ByType    map[string]int64 `json:"anomalous_by_type,omitempty"`
+	Top       []AnomalousTrace `json:"top"`
+	Notice    string           `json:"notice,omitempty"`
+}
+
+// AnomalousTrace is one trace's summary and scores.
+type AnomalousTrace struct {
+	TraceID          string    `json:"trace_id"`
+	Timestamp        time.Time `json:"timestamp"`
+	Service          string    `json:"service"`
+	RootOperation    string    `json:"root_operation"`
+	SpanSequence     string    `json:"span_sequence"`
+	DurationMs       float64   `json:"duration_ms"`
+	SpanCount        uint32    `json:"span_count"`
+	ErrorCount       uint32    `json:"error_count"`
+	AnomalyScore     float64   `json:"anomaly_score"`
+	IsAnomaly        bool      `json:"is_anomaly"`
+	AnomalyType      string    `json:"anomaly_type,omitempty"`
+	CentroidDistance float64   `json:"centroid_distance"`
+}
+
+// anomalousTracesSQL is schema's anomaly_detection query with an end bound,
+// a service filter (any hop of the span sequence) and a bounded centroid
+// sample.
+const anomalousTracesSQL = `WITH (
+    SELECT avgForEach(embedding) FROM (
+        SELECT embedding FROM traces_with_embeddings
+        WHERE is_anomaly = 0 AND Timestamp >= {baseline_since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
+        LIMIT 20000)
+) AS centroid
+SELECT TraceId, Timestamp, ServiceName, root_operation, span_sequence, total_duration, span_count,
+       error_count, anomaly_score, is_anomaly, anomaly_type,
+       if(empty(centroid), 0, cosineDistance(embedding, centroid)) AS centroid_distance
+FROM traces_with_embeddings
+WHERE Timestamp >= {since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
+  AND ({service:String} = '' OR ServiceName = {service:String}
+       OR has(arrayMap(x -> splitByChar(' ', x)[1], splitByString(' -> ', span_sequence)), {service:String}))
+  AND ({only_anomalous:UInt8} = 0 OR is_anomaly = 1)
+ORDER BY anomaly_score DESC, centroid_distance DESC, TraceId
+LIMIT {k:UInt32}`
+
+func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolRequest, in DetectAnomalousTracesInput) (*sdk.CallToolResult, DetectAnomalousTracesOutput, error) {
+	var out DetectAnomalousTracesOutput
+	w, err := parseWindow(in.Window, in.End, time.Hour, 7*24*time.Hour, s.now())
+	if err != nil {
+		return nil, out, err
+	}
+	out.Window = w.out()
+	k := clampInt(in.K, 20, 1, 100)
+	baseline := w.Start.Add(-max(w.End.Sub(w.Start)*4, time.Hour))
+	p := params{}.time("since", w.Start).time("until", w.End).time("baseline_since", baseline).
+		str("service", in.Service).int("k", k).int("only_anomalous", boolInt(in.OnlyAnomalous))
+	var rows []struct {
+		TraceID   string    `ch:"TraceId"`
+		Timestamp time.Time `ch:"Timestamp"`
+		Service   string    `ch:"ServiceName"`
+		RootOp    string    `ch:"root_operation"`
+		Sequence  string    `ch:"span_sequence"`
+		Duration  int64     `ch:"total_duration"`
+		Spans     uint32    `ch:"span_count"`
+		Errors    uint32    `ch:"error_count"`
+		Score     float32   `ch:"anomaly_score"`
+		IsAnomaly uint8     `ch:"is_anomaly"`
+		Type      string    `ch:"anomaly_type"`
+		Centroid  float64   `ch:"centroid_distance"`
+	}
+	if err := s.db.selectInto(ctx, &rows, anomalousTracesSQL, p); err != nil {
+		return nil, out, err
+	}
+	for _, r := range rows {
+		out.Top = append(out.Top, AnomalousTrace{
+			TraceID: r.TraceID, Timestamp: r.Timestamp.UTC(), Service: r.Service, RootOperation: r.RootOp,
+			SpanSequence: truncate(r.Sequence, 600), DurationMs: round3(float64(r.Duration) / 1e6),
+			SpanCount: r.Spans, ErrorCount: r.Errors, AnomalyScore: round3(float64(r.Score)), IsAnomaly: r.IsAnomaly == 1,
+			AnomalyType: r.Type, CentroidDistance: round3(r.Centroid),
+		})
+	}
+	out.Top = orEmpty(out.Top)
+	var counts []struct {
+		Type string `ch:"anomaly_type"`
+		N    uint64 `ch:"n"`
+		A    uint64 `ch:"a"`
+	}
+	if err := s.db.selectInto(ctx, &counts, `SELECT anomaly_type, count() AS n, countIf(is_anomaly = 1) AS a FROM traces_with_embeddings
+		WHERE Timestamp >= {since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
+		  AND ({service:String} = '' OR ServiceName = {service:String}
+		       OR has(arrayMap(x -> splitByChar(' ', x)[1], splitByString(' -> ', span_sequence)), {service:String}))
+		GROUP BY anomaly_type`, p); err != nil {
+		return nil, out, err
+	}
+	for _, c := range counts {
+		out.Traces += c.N
+		out.Anomalous += c.A
+		if c.A > 0 && c.Type != "" {
+			if out.ByType == nil {
+				out.ByType = map[string]int64{}
+			}
+			out.ByType[c.Type] += int64(c.A)
+		}
+	}
+	if out.Traces == 0 {
+		out.Notice = "no traces in the window: the traces/vector pipeline may not have run, or widen the window"
+	}
+	return nil, out, nil
+}
+
+// MatchErrorPatternsInput is the error to look up among known patterns.
+type MatchErrorPatternsInput struct {
+	Text        string  `json:"text,omitempty" jsonschema:"the error message (any language); give text or trace_id"`
+	TraceID     string  `json:"trace_id,omitempty" jsonschema:"use the error logs of this trace as the query"`
+	Service     string  `json:"service,omitempty" jsonschema:"prefer patterns of this service (patterns of any service are still considered)"`
+	K           int     `json:"k,omitempty" jsonschema:"patterns to return, 1-20 (default 5)"`
+	MaxDistance float64 `json:"max_distance,omitempty" jsonschema:"largest cosine distance kept, 0-2 (default 0.5)"`
+}
+
+// MatchErrorPatternsOutput lists known patterns with root cause and fix.
+type MatchErrorPatternsOutput struct {
+	Query    SimilarityQuery `json:"query"`
+	Patterns []PatternMatch  `json:"patterns"`
+	Notice   string          `json:"notice,omitempty"`
+}
+
+// PatternMatch is a known error pattern near the query.
+type PatternMatch struct {
+	Signature       string    `json:"signature"`
+	Service         string    `json:"service"`
+	ErrorMessage    string    `json:"error_message"`
+	RootCause       string    `json:"root_cause"`
+	Resolution      string    `json:"resolution"`
+	OccurrenceCount uint32    `json:"occurrence_count"`
+	LastSeen        time.Time `json:"last_seen"`
+	RelatedTraceIDs []string  `json:"related_trace_ids"`
+	Distance        float64   `json:"distance"`
+	Similarity      float64   `json:"similarity"`
+	// Match says why analyze_root_cause attached the pattern.
+	Match string `json:"match,omitempty"`
+}
+
+func (s *Server) matchErrorPatterns(ctx context.Context, _ *sdk.CallToolRequest, in MatchErrorPatternsInput) (*sdk.CallToolResult, MatchErrorPatternsOutput, error) {
+	var out MatchErrorPatternsOutput
+	k := clampInt(in.K, 5, 1, 20)
+	maxDist := in.MaxDistance
+	if maxDist <= 0 {
+		maxDist = 0.5
+	}
+	if maxDist > 2 {
+		return nil, out, userErrorf("max_distance must be within (0, 2]")
+	}
+	texts, source, err := s.queryTexts(ctx, in.Text, in.TraceID)
+	if err != nil {
+		return nil, out, err
+	}
+	out.Query = SimilarityQuery{Source: source, Model: s.embed.Model(), Templates: []string{}}
+	best := map[string]PatternMatch{}
+	for _, text := range texts {
+		matches, tpl, err := s.patternsFor(ctx, text, in.Service, k, maxDist)
+		if err != nil {
+			return nil, out, err
+		}
+		out.Query.Templates = append(out.Query.Templates, tpl)
+		for _, m := range matches {
+			if prev, ok := best[m.Signature]; !ok || m.Distance < prev.Distance {
+				best[m.Signature] = m
+			}
+		}
+	}
+	for _, m := range best {
+		out.Patterns = append(out.Patterns, m)
+	}
+	sortPatterns(out.Patterns, in.Service)
+	if len(out.Patterns) > k {
+		out.Patterns = out.Patterns[:k]
+	}
+	out.Patterns = orEmpty(out.Patterns)
+	if len(out.Patterns) == 0 {
+		out.Notice = "no known pattern within max_distance: this error is new to the catalogue. find_similar_errors shows past occurrences of similar errors; raise max_distance for looser matches."
+	}
+	return nil, out, nil
+}
+
+// patternsFor runs the pattern_matching query for one text.
+func (s *Server) patternsFor(ctx context.Context, text, service string, k int, maxDist float64) ([]PatternMatch, string, error) {
+	tpl, vec, err := s.embedText(ctx, text)
+	if err != nil {
+		return nil, "", err
+	}
+	sql, err := schema.Query("pattern_matching")
+	if err != nil {
+		return nil, "", err
+	}
+	var rows []struct {
+		ID         uuid.UUID `ch:"pattern_id"`
+		Signature  string    `ch:"error_signature"`
+		Message    string    `ch:"error_message"`
+		Service    string    `ch:"service_name"`
+		RootCause  string    `ch:"root_cause"`
+		Resolution string    `ch:"resolution"`
+		Count      uint32    `ch:"occurrence_count"`
+		LastSeen   time.Time `ch:"last_seen"`
+		Related    []string  `ch:"related_trace_ids"`
+		Distance   float32   `ch:"distance"`
+	}
+	// Fetch more than k: the service preference reorders them.
+	p := params{}.vector("embedding", vec).int("k", k*3).float("max_distance", maxDist)
+	if err := s.db.selectInto(ctx, &rows, sql, p); err != nil {
+		return nil, "", err
+	}
+	var out []PatternMatch
+	for _, r := range rows {
+		m := PatternMatch{Signature: r.Signature, Service: r.Service, ErrorMessage: r.Message, RootCause: r.RootCause,
+			Resolution: r.Resolution, OccurrenceCount: r.Count, RelatedTraceIDs: lastN(r.Related, 5),
+			Distance: round3(float64(r.Distance)), Similarity: round3(1 - float64(r.Distance))}
+		if r.LastSeen.Unix() > 0 {
+			m.LastSeen = r.LastSeen.UTC()
+		}
+		out = append(out, m)
+	}
+	sortPatterns(out, service)
+	return out, tpl.Template, nil
+}
+
+// sortPatterns orders by distance, a pattern of the asked service (or of
+// any service) counting as slightly nearer.
+func sortPatterns(ps []PatternMatch, service string) {
+	eff := func(p PatternMatch) float64 {
+		if service != "" && p.Service != service && p.Service != "" {
+			return p.Distance + 0.05
+		}
+		return p.Distance
+	}
+	slices.SortFunc(ps, func(a, b PatternMatch) int {
+		ea, eb := eff(a), eff(b)
+		switch {
+		case ea < eb:
+			return -1
+		case ea > eb:
+			return 1
+		}
+		return strings.Compare(a.Signature, b.Signature)
+	})
+}
