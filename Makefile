@@ -39,7 +39,7 @@ $(COLLECTOR): builder-config.yaml go.mod go.sum $(shell find extension internal 
 	@echo "building the collector with ocb (a cold build takes ~4 minutes on 2 cores) ..."
 	@mkdir -p $(BUILD)/collector
 	@$(GO) tool builder --config builder-config.yaml
-	@cp $(BUILD)/collector/otelcol-agentic $(COLLECTOR)
+	@cp $(BUILD)/collector/otelcol-agentic $(COLLECTOR).new && mv -f $(COLLECTOR).new $(COLLECTOR)
 	@echo "built $(COLLECTOR)"
 
 ## run: the collector on the embedded engine, the sample shop and a steady load; Ctrl-C stops all
