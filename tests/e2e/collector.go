@@ -70,6 +70,7 @@ type Collector struct {
 	ClickHTTP string // ClickHouse HTTP interface address
 	OTLPHTTP  string
 	OTLPGRPC  string
+	RRWeb     string
 	Health    string
 	logMu     sync.Mutex
 	log       strings.Builder
@@ -95,6 +96,7 @@ func StartCollectorWithConfig(tb testing.TB, config, dataDir string, sets ...str
 		ClickHTTP: FreePort(tb),
 		OTLPHTTP:  FreePort(tb),
 		OTLPGRPC:  FreePort(tb),
+		RRWeb:     FreePort(tb),
 		Health:    FreePort(tb),
 		done:      make(chan error, 1),
 	}
@@ -104,6 +106,7 @@ func StartCollectorWithConfig(tb testing.TB, config, dataDir string, sets ...str
 		"--set=extensions::health_check::endpoint=" + c.Health,
 		"--set=receivers::otlp::protocols::http::endpoint=" + c.OTLPHTTP,
 		"--set=receivers::otlp::protocols::grpc::endpoint=" + c.OTLPGRPC,
+		"--set=receivers::rrweb::endpoint=" + c.RRWeb,
 		"--set=exporters::clickhouse::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse_vector::endpoint=http://" + c.ClickHTTP,
 		"--set=processors::groupbytrace::wait_duration=1s",
