@@ -17,7 +17,7 @@ deps:
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 and npm (apt-get install nodejs npm)"; exit 1; }
 	@command -v chromium >/dev/null || { echo "installing Debian's Chromium for the browser tests (apt-get install chromium) ..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@for d in $(dir $(wildcard tests/*/package-lock.json)); do \
+	@for d in sampleapp/web/ $(dir $(wildcard tests/*/package-lock.json)); do \
 	  echo "npm ci in $$d"; npm ci --prefix $$d --no-audit --no-fund --loglevel=error || exit 1; \
 	done
 
@@ -27,7 +27,7 @@ build: collector $(BUILD)/sampleapp $(BUILD)/loadgen $(BUILD)/agentic-mcp
 $(BUILD)/agentic-mcp: go.mod go.sum $(shell find mcp internal schema -name '*.go' -o -name '*.sql' -o -name '*.yaml' 2>/dev/null)
 	$(GO) build -o $@ ./mcp/cmd/agentic-mcp
 
-$(BUILD)/sampleapp: go.mod $(shell find sampleapp -name '*.go' -o -name '*.yaml' -o -name '*.html' -o -name '*.js' -o -name '*.css' 2>/dev/null)
+$(BUILD)/sampleapp: go.mod $(shell find sampleapp -path sampleapp/web/node_modules -prune -o \( -name '*.go' -o -name '*.yaml' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) -print 2>/dev/null)
 	$(GO) build -o $@ ./sampleapp
 
 $(BUILD)/loadgen: go.mod $(shell find loadgen -name '*.go' -o -name '*.yaml' 2>/dev/null)

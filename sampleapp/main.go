@@ -33,6 +33,8 @@ func run() error {
 	var (
 		servicesFlag = flag.String("services", "", "comma-separated services to run in this process (default all: "+strings.Join(app.Services, ",")+")")
 		endpoint     = flag.String("otlp-endpoint", def.OTLPEndpoint, `OTLP/HTTP base URL for traces, logs and metrics; "none" disables export`)
+		rrwebURL     = flag.String("rrweb-endpoint", def.RRWebEndpoint, `the collector's rrweb receiver as browsers reach it: the shop page sends session recordings and browser spans there; "none" disables both`)
+		webDir       = flag.String("web-dir", "", `directory of the web front end's npm packages (sampleapp/web, where "npm ci --prefix sampleapp/web" installs rrweb); default: found above the working directory or the executable`)
 		env          = flag.String("env", def.Environment, "deployment.environment.name of every service")
 		admin        = flag.String("admin", "", "extra listen address for the admin API (it is always served under /admin/ on every service port)")
 		dataDir      = flag.String("data-dir", "", "directory for the SQLite files (default: a temporary directory removed on exit)")
@@ -71,6 +73,11 @@ func run() error {
 	if strings.EqualFold(cfg.OTLPEndpoint, "none") {
 		cfg.OTLPEndpoint = ""
 	}
+	cfg.RRWebEndpoint = *rrwebURL
+	if strings.EqualFold(cfg.RRWebEndpoint, "none") {
+		cfg.RRWebEndpoint = ""
+	}
+	cfg.WebDir = *webDir
 	cfg.Environment = *env
 	cfg.AdminListen = *admin
 	cfg.DataDir = *dataDir

@@ -50,7 +50,16 @@ type Config struct {
 	Services []string
 	// OTLPEndpoint is the OTLP/HTTP base URL; "" disables export.
 	OTLPEndpoint string
-	Environment  string
+	// RRWebEndpoint is the collector's rrweb receiver as the shop's web
+	// page reaches it: the page sends its session recording and browser
+	// spans there. "" disables both.
+	RRWebEndpoint string
+	// WebDir is sampleapp/web, whose node_modules holds rrweb (installed by
+	// `npm ci --prefix sampleapp/web`); empty looks for it above the
+	// working directory and the executable. Without rrweb the page works
+	// but does not record.
+	WebDir      string
+	Environment string
 	// Listen maps a service to its listen address (":8080", "127.0.0.1:0").
 	Listen map[string]string
 	// URLs maps a service hosted by another process to its base URL.
@@ -84,6 +93,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		OTLPEndpoint:  "http://127.0.0.1:4318",
+		RRWebEndpoint: web.DefaultRRWebEndpoint,
 		Environment:   "demo",
 		Listen:        map[string]string{},
 		URLs:          map[string]string{},
@@ -271,7 +281,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.tel[s] = tel
 		env := services.Env{Tel: tel, Faults: a.reg, Timeouts: cfg.Timeouts, HeapLimit: cfg.HeapLimits[s],
 			URLs: a.urls, DeadAddr: dead, DataDir: a.dataDir, MaxOpenConns: cfg.MaxOpenConns}
-		h, c, err := newService(ctx, s, env, cfg.Products)
+		h, c, err := newService(ctx, s, env, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", s, err)
 		}
@@ -313,10 +323,11 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	return a, nil
 }
 
-func newService(ctx context.Context, name string, env services.Env, products int) (http.Handler, closer, error) {
+func newService(ctx context.Context, name string, env services.Env, cfg Config) (http.Handler, closer, error) {
 	switch name {
 	case Frontend:
-		s := services.NewFrontend(env, web.FS())
+		site := web.Site(web.Options{RRWebEndpoint: cfg.RRWebEndpoint, Dir: cfg.WebDir, Logger: cfg.Logger})
+		s := services.NewFrontend(env, site)
 		return s.Handler(), s, nil
 	case Cart:
 		s, err := services.NewCart(ctx, env)
@@ -337,7 +348,7 @@ func newService(ctx context.Context, name string, env services.Env, products int
 		}
 		return s.Handler(), s, nil
 	case Inventory:
-		s, err := services.NewInventory(ctx, env, products)
+		s, err := services.NewInventory(ctx, env, cfg.Products)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -109,6 +109,7 @@ func StartCollectorWithConfig(tb testing.TB, config, dataDir string, sets ...str
 		"--set=receivers::rrweb::endpoint=" + c.RRWeb,
 		"--set=exporters::clickhouse::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse_vector::endpoint=http://" + c.ClickHTTP,
+		"--set=exporters::clickhouse/sessions::endpoint=http://" + c.ClickHTTP,
 		"--set=processors::groupbytrace::wait_duration=1s",
 		"--set=service::telemetry::metrics::level=none",
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // FrontendService is the shop's public API and web page. It owns no data:
@@ -17,8 +18,9 @@ type FrontendService struct {
 	inventory, cart, checkout, payment, recs *client
 }
 
-// NewFrontend builds the frontend; web holds the static site (index.html at
-// its root).
+// NewFrontend builds the frontend; web holds the static site: index.html
+// and the other pages (*.html) at its root, served at / and /<page>.html,
+// and every file under /static/.
 func NewFrontend(env Env, web fs.FS) *FrontendService {
 	s := &FrontendService{
 		server:    newServer(Frontend, env),
@@ -32,7 +34,7 @@ func NewFrontend(env Env, web fs.FS) *FrontendService {
 	static := http.FileServerFS(web)
 	assets := http.StripPrefix("/static", static)
 	s.handle("GET /", func(w http.ResponseWriter, r *http.Request) error {
-		if r.URL.Path != "/" {
+		if r.URL.Path != "/" && !isPage(web, r.URL.Path) {
 			return fail(http.StatusNotFound, "NotFoundError", fmt.Errorf("no page at %s", truncate(r.URL.Path, 80)), "serve_page", "")
 		}
 		static.ServeHTTP(w, r)
@@ -61,6 +63,16 @@ func (s *FrontendService) Close() error {
 }
 
 func pathEscape(s string) string { return url.PathEscape(s) }
+
+// isPage reports whether path names one of the site's pages (/cart.html).
+func isPage(web fs.FS, path string) bool {
+	name := strings.TrimPrefix(path, "/")
+	if !strings.HasSuffix(name, ".html") || strings.Contains(name, "/") || !fs.ValidPath(name) {
+		return false
+	}
+	info, err := fs.Stat(web, name)
+	return err == nil && !info.IsDir()
+}
 
 // forward relays a call's answer to the browser: 2xx and 4xx as they came,
 // anything else as a logged gateway error.
