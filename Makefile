@@ -5,7 +5,7 @@ export GOFLAGS ?= -mod=mod
 BUILD := build
 COLLECTOR := $(BUILD)/otelcol-agentic
 
-.PHONY: all deps build collector run test test-short bench fuzz lint clean
+.PHONY: all deps build collector run test test-short bench fuzz lint clean demo eval
 
 all: build
 
@@ -45,6 +45,14 @@ $(COLLECTOR): builder-config.yaml go.mod go.sum $(shell find extension internal 
 ## run: the collector on the embedded engine, the sample shop and a steady load; Ctrl-C stops all
 run: deps build
 	@./scripts/run.sh
+
+## demo: the seed's three agentic scenarios played through the MCP server over stdio (~5 min; Ctrl-C stops all)
+demo: deps build
+	$(GO) run ./demo/cmd/agentic-demo
+
+## eval: seeded faults scored against loadgen's ground truth (~15 min); table in build/eval.md and .json
+eval: deps build
+	$(GO) run ./demo/cmd/agentic-eval --report $(BUILD)/eval
 
 ## test: every test, against the real engine and the built collector
 test: deps build
