@@ -15,7 +15,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +24,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chquery"
 )
 
 // RepoRoot finds the directory holding go.mod, from the working directory up.
@@ -178,24 +179,7 @@ func (c *Collector) Stop() error {
 // Query runs SQL over the collector's ClickHouse HTTP interface (database
 // agentic_otel) and returns the TabSeparated answer.
 func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
-	q := url.Values{"database": {"agentic_otel"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.ClickHTTP+"/?"+q.Encode(), strings.NewReader(sql))
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return strings.TrimRight(string(b), "\n"), nil
+	return chquery.Query(ctx, c.ClickHTTP, "agentic_otel", sql, nil)
 }
 
 // Agent is an MCP client session with build/agentic-mcp over stdio.

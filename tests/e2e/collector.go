@@ -5,11 +5,8 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chquery"
 )
 
 // RepoRoot returns the repository root (where go.mod is).
@@ -202,27 +201,7 @@ func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
 
 // QueryParams is Query with {name:Type} parameters bound by ClickHouse.
 func (c *Collector) QueryParams(ctx context.Context, sql string, params map[string]string) (string, error) {
-	q := url.Values{"database": {"agentic_otel"}}
-	for k, v := range params {
-		q.Set("param_"+k, v)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.ClickHTTP+"/?"+q.Encode(), strings.NewReader(sql))
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return strings.TrimRight(string(b), "\n"), nil
+	return chquery.Query(ctx, c.ClickHTTP, "agentic_otel", sql, params)
 }
 
 // Eventually polls a query until cond accepts its answer (bounded wait).
