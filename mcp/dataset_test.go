@@ -71,6 +71,7 @@ func newPipeline(t testing.TB, db string) *pipeline {
 	vcfg.Endpoint = endpoint
 	vcfg.Database = db
 	vcfg.QueueSettings = configoptional.None[exporterhelper.QueueBatchConfig]()
+	vcfg.StatsFlushInterval = 0 // the tools read the counts right after loading
 	var err error
 	p.vec.logs, err = vf.CreateLogs(ctx, exportertest.NewNopSettings(vf.Type()), vcfg)
 	require.NoError(t, err)

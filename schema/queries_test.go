@@ -38,6 +38,10 @@ func TestNamedQueriesRun(t *testing.T) {
 			(now64(9), 'ta', 'ERROR', 'inventory', 'pool exhausted after 5s', 'pool exhausted after <*>', 1),
 			(now64(9), 'tb', 'ERROR', 'inventory', 'pool exhausted after 7s', 'pool exhausted after <*>', 1),
 			(now64(9), 'tc', 'ERROR', 'payment', 'connection refused', 'connection refused', 2)`,
+		// The exporter's per-template counts of those occurrences.
+		`INSERT INTO q_test.log_template_stats_in VALUES
+			(1, 'inventory', 'ERROR', toStartOfMinute(now()), 2, now64(9), now64(9), ['ta', 'tb']),
+			(2, 'payment', 'ERROR', toStartOfMinute(now()), 1, now64(9), now64(9), ['tc'])`,
 		fmt.Sprintf(`INSERT INTO q_test.traces_with_embeddings (TraceId, Timestamp, ServiceName, span_sequence, embedding, anomaly_score, is_anomaly, anomaly_type) VALUES
 			('n1', now64(9), 'frontend', 'a -> b', %s, 0.1, 0, ''), ('x1', now64(9), 'frontend', 'a -> b -> b -> b', %s, 3.5, 1, 'retry_storm')`, vec(8, 2), vec(8, 3)),
 		fmt.Sprintf(`INSERT INTO q_test.error_patterns (error_signature, service_name, root_cause, resolution, last_seen, embedding) VALUES

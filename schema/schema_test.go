@@ -53,20 +53,33 @@ func TestRenderForCluster(t *testing.T) {
 	assert.Contains(t, stmts[0], "ReplicatedMergeTree('/clickhouse/tables/{shard}/obs/otel_logs', '{replica}')")
 }
 
-// The stats view keeps counts, first/last seen and example traces per
-// template and minute as occurrences arrive.
-func TestTemplateStatsFollowOccurrences(t *testing.T) {
+// Pre-aggregated stats written through log_template_stats_in (by the
+// exporter, once per flush) add up per template and minute, and the example
+// trace ids become groupUniqArray(5) states without empty ids.
+func TestTemplateStatsFromPreaggregatedRows(t *testing.T) {
 	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "stats_test", Dims: 8})
 	require.NoError(t, err)
-	require.NoError(t, ex.Exec(ctx, `INSERT INTO stats_test.logs_with_embeddings (Timestamp, TraceId, SeverityText, ServiceName, Body, template, template_hash)
-		VALUES ('2026-11-27 10:00:01', 't1', 'ERROR', 'payment', 'b1', 'tpl', 42),
-		       ('2026-11-27 10:00:31', '', 'ERROR', 'payment', 'b2', 'tpl', 42),
-		       ('2026-11-27 10:01:05', 't3', 'ERROR', 'payment', 'b3', 'tpl', 42),
-		       ('2026-11-27 10:01:06', 't4', 'ERROR', 'inventory', 'b4', 'other', 7)`))
+	// Two flushes that both saw errors of template 42 in minute 10:00.
+	require.NoError(t, ex.Exec(ctx, `INSERT INTO stats_test.log_template_stats_in VALUES
+		(42, 'payment', 'ERROR', '2026-11-27 10:00:00', 2, '2026-11-27 10:00:01', '2026-11-27 10:00:31', ['t1', '']),
+		(7, 'inventory', 'ERROR', '2026-11-27 10:01:00', 1, '2026-11-27 10:01:06', '2026-11-27 10:01:06', ['t4'])`))
+	require.NoError(t, ex.Exec(ctx, `INSERT INTO stats_test.log_template_stats_in VALUES
+		(42, 'payment', 'ERROR', '2026-11-27 10:00:00', 1, '2026-11-27 10:00:40', '2026-11-27 10:00:41', ['t3', 't1']),
+		(42, 'payment', 'ERROR', '2026-11-27 10:01:00', 1, '2026-11-27 10:01:05', '2026-11-27 10:01:05', ['t5'])`))
 	rows, err := ex.QueryStrings(ctx, `SELECT concat(toString(sum(occurrences)), ' ', toString(min(first_seen)), ' ', toString(max(last_seen)), ' ', toString(arraySort(groupUniqArrayMerge(5)(example_trace_ids))))
 		FROM stats_test.log_template_stats WHERE template_hash = 42`)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"3 2026-11-27 10:00:01.000000000 2026-11-27 10:01:05.000000000 ['t1','t3']"}, rows)
+	assert.Equal(t, []string{"4 2026-11-27 10:00:01.000000000 2026-11-27 10:01:05.000000000 ['t1','t3','t5']"}, rows)
+	// Nothing stays in the Null input table, and occurrences alone no
+	// longer feed the stats (the exporter does).
+	n, err := ex.QueryStrings(ctx, `SELECT toString(count()) FROM stats_test.log_template_stats_in`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"0"}, n)
+	require.NoError(t, ex.Exec(ctx, `INSERT INTO stats_test.logs_with_embeddings (Timestamp, TraceId, SeverityText, ServiceName, Body, template, template_hash)
+		VALUES ('2026-11-27 10:00:01', 't9', 'ERROR', 'payment', 'b1', 'tpl', 42)`))
+	rows, err = ex.QueryStrings(ctx, `SELECT toString(sum(occurrences)) FROM stats_test.log_template_stats WHERE template_hash = 42`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"4"}, rows)
 }

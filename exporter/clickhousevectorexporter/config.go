@@ -3,8 +3,12 @@ package clickhousevectorexporter
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -34,6 +38,13 @@ type Config struct {
 	// PatternMatchDistance is the largest cosine distance at which an
 	// incoming error counts as an occurrence of a known error pattern.
 	PatternMatchDistance float64 `mapstructure:"pattern_match_distance"`
+	// StatsFlushInterval is how often the per-template occurrence counts
+	// (log_template_stats) are written; 0 writes them with every batch.
+	StatsFlushInterval time.Duration `mapstructure:"stats_flush_interval"`
+	// Compress is the insert compression: lz4, zstd or none. Empty (the
+	// default) sends loopback endpoints (the embedded engine) uncompressed,
+	// where compressing costs CPU and saves nothing, and others lz4.
+	Compress string `mapstructure:"compress"`
 	// DialTimeout bounds connecting at start.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 
@@ -51,6 +62,7 @@ func createDefaultConfig() *Config {
 		SeedPatterns:         true,
 		CreateSchema:         true,
 		PatternMatchDistance: 0.25,
+		StatsFlushInterval:   5 * time.Second,
 		DialTimeout:          10 * time.Second,
 		Timeout:              exporterhelper.NewDefaultTimeoutConfig(),
 		BackOffConfig:        configretry.NewDefaultBackOffConfig(),
@@ -79,8 +91,34 @@ func (cfg *Config) Validate() error {
 	if cfg.PatternMatchDistance < 0 || cfg.PatternMatchDistance > 2 {
 		errs = append(errs, fmt.Errorf("pattern_match_distance must be within [0, 2], got %g", cfg.PatternMatchDistance))
 	}
+	switch cfg.Compress {
+	case "", "lz4", "zstd", "none":
+	default:
+		errs = append(errs, fmt.Errorf("compress %q: use lz4, zstd or none (or leave it empty: none on loopback, lz4 otherwise)", cfg.Compress))
+	}
+	if cfg.StatsFlushInterval < 0 {
+		errs = append(errs, errors.New("stats_flush_interval must not be negative"))
+	}
 	if cfg.DialTimeout <= 0 {
 		errs = append(errs, errors.New("dial_timeout must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// compression resolves Compress for the endpoint's host.
+func (cfg *Config) compression(host string) clickhouse.CompressionMethod {
+	switch cfg.Compress {
+	case "lz4":
+		return clickhouse.CompressionLZ4
+	case "zstd":
+		return clickhouse.CompressionZSTD
+	case "none":
+		return clickhouse.CompressionNone
+	}
+	if h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"); h == "localhost" {
+		return clickhouse.CompressionNone
+	} else if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return clickhouse.CompressionNone
+	}
+	return clickhouse.CompressionLZ4
 }

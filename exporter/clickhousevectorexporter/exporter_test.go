@@ -35,6 +35,7 @@ func testConfig(t *testing.T, db string) *Config {
 	cfg.Endpoint = chdbtest.HTTP(t).URL
 	cfg.Database = db
 	cfg.QueueSettings = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.StatsFlushInterval = 0
 	return cfg
 }
 

@@ -38,6 +38,10 @@ type writer struct {
 	mu        sync.Mutex
 	templates map[uint64]struct{} // templates already stored with a vector
 	patterns  []*pattern
+
+	stats     *templateStats
+	stopStats chan struct{}
+	statsDone chan struct{}
 }
 
 // pattern is a known error pattern (root cause and resolution), held in
@@ -63,7 +67,7 @@ const maxRelatedTraces = 50
 func (w *writer) dims() int { return w.cfg.Embedder.Dims }
 
 func newWriter(cfg *Config, logger *zap.Logger) *writer {
-	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}}
+	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}, stats: newTemplateStats()}
 }
 
 func (w *writer) start(ctx context.Context, _ component.Host) error {
@@ -75,7 +79,7 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 		Addr:        []string{u.Host},
 		Protocol:    clickhouse.HTTP,
 		Auth:        clickhouse.Auth{Database: w.db, Username: w.cfg.Username, Password: string(w.cfg.Password)},
-		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		Compression: &clickhouse.Compression{Method: w.cfg.compression(u.Hostname())},
 		DialTimeout: w.cfg.DialTimeout,
 	}
 	if u.Scheme == "https" {
@@ -132,7 +136,14 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 			return err
 		}
 	}
-	return w.loadPatterns(ctx)
+	if err := w.loadPatterns(ctx); err != nil {
+		return err
+	}
+	if w.cfg.StatsFlushInterval > 0 {
+		w.stopStats, w.statsDone = make(chan struct{}), make(chan struct{})
+		go w.runStatsFlusher(w.cfg.StatsFlushInterval, w.stopStats, w.statsDone)
+	}
+	return nil
 }
 
 // seedPatterns inserts the catalogue's patterns that the table lacks, each
@@ -195,9 +206,19 @@ func (w *writer) seedPatterns(ctx context.Context) error {
 	return nil
 }
 
-func (w *writer) shutdown(context.Context) error {
+func (w *writer) shutdown(ctx context.Context) error {
 	if w.conn == nil {
 		return nil
+	}
+	if w.stopStats != nil {
+		close(w.stopStats)
+		<-w.statsDone
+		w.stopStats = nil
+	}
+	if w.logs {
+		if err := w.flushStats(ctx); err != nil {
+			w.logger.Warn("Could not write the last template statistics", zap.Error(err))
+		}
 	}
 	return w.conn.Close()
 }
@@ -318,6 +339,14 @@ func (w *writer) pushLogs(ctx context.Context, ld plog.Logs) error {
 	if err := w.insertOccurrences(ctx, occ); err != nil {
 		return err
 	}
+	w.stats.add(occ)
+	if w.cfg.StatsFlushInterval <= 0 {
+		// Stored occurrences must not be sent again: a failed statistics
+		// write stays pending for the next batch instead of failing this one.
+		if err := w.flushStats(ctx); err != nil {
+			w.logger.Warn("Could not write template statistics; will retry with the next batch", zap.Error(err))
+		}
+	}
 	return w.updatePatterns(ctx, occ)
 }
 
@@ -364,9 +393,22 @@ func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error 
 	if err != nil {
 		return fmt.Errorf("prepare occurrence insert: %w", err)
 	}
-	for _, o := range occ {
-		if err := batch.Append(o.ts, o.traceID, o.spanID, o.severity, o.service, o.body, o.template, o.hash, o.model); err != nil {
-			return consumererror.NewPermanent(fmt.Errorf("occurrence row: %w", err))
+	// Column by column: errors arrive by the ten thousand a second, and
+	// whole columns skip the driver's per-row type switch.
+	n := len(occ)
+	var (
+		ts                                  = make([]time.Time, n)
+		hashes                              = make([]uint64, n)
+		trace, span, sev, svc, body, tpl, m = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	)
+	for i := range occ {
+		o := &occ[i]
+		ts[i], trace[i], span[i], sev[i], svc[i], body[i], tpl[i], hashes[i], m[i] = o.ts, o.traceID, o.spanID, o.severity, o.service, o.body, o.template, o.hash, o.model
+	}
+	for i, col := range []any{ts, trace, span, sev, svc, body, tpl, hashes, m} {
+		if err := batch.Column(i).Append(col); err != nil {
+			_ = batch.Abort()
+			return consumererror.NewPermanent(fmt.Errorf("occurrence column %d: %w", i, err))
 		}
 	}
 	if err := batch.Send(); err != nil {

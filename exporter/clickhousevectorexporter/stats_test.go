@@ -1,0 +1,83 @@
+package clickhousevectorexporter
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+
+	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/metadata"
+)
+
+func TestTemplateStatsAggregate(t *testing.T) {
+	s := newTemplateStats()
+	t0 := time.Date(2026, 11, 27, 10, 0, 5, 0, time.UTC)
+	occ := []occurrence{
+		{ts: t0, hash: 1, service: "cart", severity: "ERROR", traceID: "a"},
+		{ts: t0.Add(-4 * time.Second), hash: 1, service: "cart", severity: "ERROR", traceID: "a"},
+		{ts: t0.Add(time.Minute), hash: 1, service: "cart", severity: "ERROR", traceID: "b"},
+		{ts: t0.Add(time.Second), hash: 1, service: "payment", severity: "ERROR"},
+	}
+	for i := range 8 {
+		occ = append(occ, occurrence{ts: t0.Add(time.Duration(i) * time.Second), hash: 2, service: "cart", severity: "ERROR", traceID: string(rune('c' + i))})
+	}
+	s.add(occ)
+	p, dropped := s.take()
+	assert.Zero(t, dropped)
+	require.Len(t, p, 4)
+	a := p[statKey{hash: 1, service: "cart", severity: "ERROR", minute: t0.Truncate(time.Minute).Unix()}]
+	require.NotNil(t, a)
+	assert.Equal(t, uint64(2), a.count)
+	assert.Equal(t, t0.Add(-4*time.Second), a.first)
+	assert.Equal(t, t0, a.last)
+	assert.Equal(t, []string{"a"}, a.traces)
+	b := p[statKey{hash: 2, service: "cart", severity: "ERROR", minute: t0.Truncate(time.Minute).Unix()}]
+	assert.Equal(t, uint64(8), b.count)
+	assert.Len(t, b.traces, maxExampleTraces)
+
+	// A failed write goes back and merges with what arrived meanwhile.
+	s.add(occ[:1])
+	s.putBack(p)
+	p2, _ := s.take()
+	assert.Len(t, p2, 4)
+	assert.Equal(t, uint64(3), p2[statKey{hash: 1, service: "cart", severity: "ERROR", minute: t0.Truncate(time.Minute).Unix()}].count)
+	empty, _ := s.take()
+	assert.Empty(t, empty)
+}
+
+// With a flush interval, counts are written by the flusher and whatever is
+// pending at shutdown is written then.
+func TestTemplateStatsFlushPeriodicallyAndAtShutdown(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+	}{{"ticker", 50 * time.Millisecond}, {"shutdown", time.Hour}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := "stats_flush_" + tc.name
+			cfg := testConfig(t, db)
+			cfg.StatsFlushInterval = tc.interval
+			exp, err := NewFactory().CreateLogs(ctx, exportertest.NewNopSettings(metadata.Type), cfg)
+			require.NoError(t, err)
+			require.NoError(t, exp.Start(ctx, componenttest.NewNopHost()))
+			require.NoError(t, exp.ConsumeLogs(ctx, embedLogs(t, errorLogs(40))))
+			conn := openConn(t, cfg)
+			count := func() uint64 {
+				var n uint64
+				require.NoError(t, conn.QueryRow(ctx, "SELECT sum(occurrences) FROM log_template_stats").Scan(&n))
+				return n
+			}
+			if tc.interval < time.Second {
+				assert.Eventually(t, func() bool { return count() == 40 }, 10*time.Second, 20*time.Millisecond)
+			} else {
+				assert.Zero(t, count(), "nothing is written before the interval")
+			}
+			require.NoError(t, exp.Shutdown(ctx))
+			assert.Equal(t, uint64(40), count())
+		})
+	}
+}
