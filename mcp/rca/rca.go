@@ -356,7 +356,11 @@ func (cd *cand) candidate(in Input, sampled int, ops map[key]OpStats, minutes ma
 
 	text := strings.ToLower(strings.Join(messageTexts(ev.Messages), "\n"))
 	sm := metrics[cd.service]
-	c.Kind = classify(text, sm, cd.reassigned, cd.unreachable)
+	// An unanswered call is a dead callee only when the calls were refused or
+	// cut; calls that waited out their deadline met a callee too slow to
+	// answer (an uninstrumented dependency never has spans of its own).
+	unreachable := cd.unreachable && !timeoutLed(ev.Messages)
+	c.Kind = classify(text, sm, cd.reassigned || cd.unreachable && !unreachable, unreachable)
 	if sm != nil {
 		ev.Metrics = sm.evidenceFor(c.Kind)
 		ev.MetricsStartedAt = sm.startedAt(c.Kind)
@@ -460,6 +464,31 @@ func classify(text string, sm *serviceMetrics, reassigned, unreachable bool) str
 		return KindDependencyTimeout
 	}
 	return KindErrorRate
+}
+
+// timeoutLed tells whether more of the messages say a call ran out of time
+// than say it was refused, reset or answered with an outage.
+func timeoutLed(msgs []Message) bool {
+	var timedOut, refused int
+	for _, m := range msgs {
+		t := strings.ToLower(m.Text)
+		switch {
+		case containsAny(t, "connection refused", "no such host", "connection reset", "broken pipe", "unexpected eof", "unavailable", " 502", " 503"):
+			refused += m.Count
+		case containsAny(t, "timed out", "timeout", "deadline exceeded", " 504"):
+			timedOut += m.Count
+		}
+	}
+	return timedOut > refused
+}
+
+func containsAny(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // errorOnset is the first minute of the window whose errors for the

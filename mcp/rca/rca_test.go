@@ -88,6 +88,31 @@ func TestUnansweredCallBlamesThePeer(t *testing.T) {
 	assert.Equal(t, KindDependencyUnavailable, got[0].Kind)
 }
 
+// An uninstrumented dependency never has spans: calls to it that ran into
+// their deadline blame its slowness, not its absence.
+func TestUnansweredSlowCallIsATimeout(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want string
+	}{
+		{"PaymentTimeoutError: payment gateway authorize timed out after 2004ms", KindDependencyTimeout},
+		{"Post \"http://127.0.0.1:9/v1/authorizations\": context deadline exceeded", KindDependencyTimeout},
+		{"PaymentGatewayError: gateway authorize: dial tcp 127.0.0.1:9: connect: connection refused", KindDependencyUnavailable},
+	} {
+		in := input()
+		for i := range 6 {
+			in.FailingSpans = append(in.FailingSpans, chain(fmt.Sprintf("t%d", i), t0.Add(time.Duration(i)*time.Second),
+				Span{Service: "payment", Name: "POST /payment", Kind: "Server", Error: true},
+				Span{Service: "payment", Name: "POST /v1/authorizations", Kind: "Client", Error: true, Peer: "payment-gateway", StatusMessage: tc.msg, Duration: 2 * time.Second},
+			)...)
+		}
+		got := Analyze(in)
+		require.NotEmpty(t, got, tc.msg)
+		assert.Equal(t, "payment-gateway", got[0].Service, tc.msg)
+		assert.Equal(t, tc.want, got[0].Kind, tc.msg)
+	}
+}
+
 func TestLeakSeenInMetricsBeforeErrors(t *testing.T) {
 	in := input()
 	for m := -30; m < 30; m++ {
