@@ -35,6 +35,13 @@ type Config struct {
 	// CreateSchema applies the schema migrations at start (a ClickHouse
 	// server has no chdb extension to do it).
 	CreateSchema bool `mapstructure:"create_schema"`
+	// Cluster renders the schema ON CLUSTER with Replicated engines (one
+	// shard, any number of replicas); empty for a single server, ClickHouse
+	// Cloud or the embedded engine.
+	Cluster string `mapstructure:"cluster"`
+	// TTL is the data retention of the tables the schema creates; 0 keeps
+	// data forever.
+	TTL time.Duration `mapstructure:"ttl"`
 	// PatternMatchDistance is the largest cosine distance at which an
 	// incoming error counts as an occurrence of a known error pattern.
 	PatternMatchDistance float64 `mapstructure:"pattern_match_distance"`
@@ -95,6 +102,9 @@ func (cfg *Config) Validate() error {
 	case "", "lz4", "zstd", "none":
 	default:
 		errs = append(errs, fmt.Errorf("compress %q: use lz4, zstd or none (or leave it empty: none on loopback, lz4 otherwise)", cfg.Compress))
+	}
+	if cfg.TTL < 0 {
+		errs = append(errs, errors.New("ttl must not be negative"))
 	}
 	if cfg.StatsFlushInterval < 0 {
 		errs = append(errs, errors.New("stats_flush_interval must not be negative"))
