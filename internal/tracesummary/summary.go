@@ -9,9 +9,24 @@ package tracesummary
 import (
 	"fmt"
 	"math"
+	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+)
+
+// SpanKind is OpenTelemetry's span kind.
+type SpanKind int8
+
+// Span kinds, numbered as in OTLP (and ptrace.SpanKind).
+const (
+	KindUnspecified SpanKind = iota
+	KindInternal
+	KindServer
+	KindClient
+	KindProducer
+	KindConsumer
 )
 
 // Span is the part of a span the summary needs.
@@ -20,10 +35,17 @@ type Span struct {
 	ParentID string
 	Service  string
 	Name     string
+	Kind     SpanKind
 	Start    time.Time
 	End      time.Time
 	Error    bool
+	// ErrorType tells one failure of an operation from another: the
+	// exception type recorded on the span, or its status code.
+	ErrorType string
 }
+
+// entry reports whether a span is where a request enters a service.
+func (sp Span) entry() bool { return sp.Kind == KindServer || sp.Kind == KindConsumer }
 
 // Summary describes one trace.
 type Summary struct {
@@ -39,8 +61,23 @@ type Summary struct {
 	// Steps are the spans in call order (depth-first, children by start).
 	Steps []Step
 	// MaxRepeat is the longest run of consecutive identical calls made by
-	// one parent: a retry loop shows here.
+	// one parent (the roots count as calls of the caller that exported no
+	// span): a retry loop shows here, and so does a loop over items.
 	MaxRepeat int
+	// RetryRun is the longest such run that looks like retrying: requests
+	// re-sent into the trace by its caller (repeated entry spans at the
+	// root), or calls among which some failed.
+	RetryRun int
+	// Shape identifies the path the trace took: the call tree with each
+	// node's label and own error status, children as a multiset (their
+	// order, which concurrency shuffles, is ignored) and runs of identical
+	// children counted in powers of two, so a loop over 2 or 3 items is one
+	// path and a retry storm another.
+	Shape uint64
+	// ErrorSignature identifies which operations failed and how: the set of
+	// labels and error types of the spans with an error status (0 without
+	// errors).
+	ErrorSignature uint64
 	// EmbedText is what the embedder sees: the sequence with duration-share
 	// and error markers, so traces that spend their time or fail in
 	// different places embed apart even when their calls match.
@@ -56,8 +93,10 @@ type Step struct {
 }
 
 // Summarize builds the summary of one trace's spans. Spans whose parent is
-// missing from the trace are treated as roots; the earliest root is the
-// entry point.
+// missing from the trace are treated as roots (a caller that exports no
+// spans, or a part of the trace that arrives separately); the entry point is
+// the earliest root that is a server or consumer span, or the earliest root
+// when none is.
 func Summarize(traceID string, spans []Span) Summary {
 	s := Summary{TraceID: traceID, SpanCount: len(spans)}
 	if len(spans) == 0 {
@@ -101,8 +140,14 @@ func Summarize(traceID string, spans []Span) Summary {
 	}
 	s.Start = start
 	s.Duration = end.Sub(start)
-	root := spans[roots[0]]
 	s.RootIndex = roots[0]
+	for _, r := range roots {
+		if spans[r].entry() {
+			s.RootIndex = r
+			break
+		}
+	}
+	root := spans[s.RootIndex]
 	s.RootService = root.Service
 	s.RootOperation = label(root)
 
@@ -115,26 +160,14 @@ func Summarize(traceID string, spans []Span) Summary {
 		visited[i] = true
 		sp := spans[i]
 		s.Steps = append(s.Steps, Step{Label: label(sp), Depth: depth, Duration: sp.End.Sub(sp.Start), Error: sp.Error})
-		run, prev := 0, ""
 		for _, c := range children[i] {
-			l := label(spans[c])
-			if l == prev {
-				run++
-			} else {
-				run, prev = 1, l
-			}
-			if run > s.MaxRepeat {
-				s.MaxRepeat = run
-			}
 			walk(c, depth+1)
 		}
 	}
 	for _, r := range roots {
 		walk(r, 0)
 	}
-	if len(roots) > 1 && s.MaxRepeat < 1 {
-		s.MaxRepeat = 1
-	}
+	s.shape(spans, roots, children)
 
 	labels := make([]string, len(s.Steps))
 	for i, st := range s.Steps {
@@ -143,6 +176,104 @@ func Summarize(traceID string, spans []Span) Summary {
 	s.Sequence = strings.Join(labels, " -> ")
 	s.EmbedText = embedText(s)
 	return s
+}
+
+// shape computes Shape, ErrorSignature, MaxRepeat and RetryRun.
+func (s *Summary) shape(spans []Span, roots []int, children map[int][]int) {
+	hashes := make([]uint64, len(spans))
+	failed := make([]bool, len(spans)) // the span or one below it has an error
+	done := make([]bool, len(spans))
+	var errLabels, scratch []uint64
+	// runs finds the repeats among one caller's calls (in start order) and
+	// returns the multiset hash of their shapes.
+	runs := func(calls []int, atRoot bool) uint64 {
+		run, anyFailed, allEntry := 0, false, true
+		for k, c := range calls {
+			if prev := spans[calls[max(k-1, 0)]]; k > 0 && spans[c].Service == prev.Service && spans[c].Name == prev.Name {
+				run++
+			} else {
+				run, anyFailed, allEntry = 1, false, true
+			}
+			anyFailed = anyFailed || failed[c]
+			allEntry = allEntry && spans[c].entry()
+			s.MaxRepeat = max(s.MaxRepeat, run)
+			if run > 1 && (anyFailed || (atRoot && allEntry)) {
+				s.RetryRun = max(s.RetryRun, run)
+			}
+		}
+		// The multiset of the calls' shapes: sorted, each distinct shape
+		// with its count's power of two.
+		hs := scratch[:0]
+		for _, c := range calls {
+			hs = append(hs, hashes[c])
+		}
+		slices.Sort(hs)
+		h := uint64(fnvOffset)
+		for i := 0; i < len(hs); {
+			j := i + 1
+			for j < len(hs) && hs[j] == hs[i] {
+				j++
+			}
+			h = mix64(h ^ hs[i])
+			h = mix64(h ^ uint64(bits.Len(uint(j-i))))
+			i = j
+		}
+		scratch = hs
+		return h
+	}
+	var visit func(i int)
+	visit = func(i int) {
+		if done[i] {
+			return
+		}
+		done[i] = true
+		sp := spans[i]
+		for _, c := range children[i] {
+			visit(c)
+			failed[i] = failed[i] || failed[c]
+		}
+		lh := fnvString(fnvString(fnvOffset, sp.Service), sp.Name)
+		if sp.Error {
+			failed[i] = true
+			errLabels = append(errLabels, mix64(lh^fnvString(fnvOffset, sp.ErrorType)))
+			lh = mix64(lh ^ 1)
+		}
+		hashes[i] = mix64(lh ^ runs(children[i], false))
+	}
+	for _, r := range roots {
+		visit(r)
+	}
+	s.Shape = runs(roots, true)
+	if len(errLabels) > 0 {
+		slices.Sort(errLabels)
+		h := uint64(fnvOffset)
+		for k, l := range errLabels {
+			if k == 0 || l != errLabels[k-1] {
+				h = mix64(h ^ l)
+			}
+		}
+		s.ErrorSignature = h | 1 // never 0
+	}
+}
+
+const fnvOffset = 14695981039346656037
+
+// fnvString continues an FNV-1a hash over s and a separator.
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return (h ^ 0xff) * 1099511628211
+}
+
+// mix64 is a 64-bit finaliser: it spreads every input bit over the output.
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 func label(sp Span) string {

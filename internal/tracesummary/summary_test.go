@@ -3,14 +3,10 @@ package tracesummary
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 )
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -76,72 +72,89 @@ func TestEmbedTextMarksWhereTimeAndErrorsAre(t *testing.T) {
 	assert.Contains(t, failed, "error_step")
 }
 
-// Traces with an extra retry loop or a 10x slower span rank at the top by
-// anomaly score among ordinary traffic.
-func TestModelRanksRetryLoopsAndSlowSpansFirst(t *testing.T) {
-	emb := embed.NewHash(384)
-	m := NewModel(ModelConfig{})
-	rng := rand.New(rand.NewPCG(1, 2))
-	type scored struct {
-		id    string
-		score Score
+func TestSummarizePicksTheEntrySpan(t *testing.T) {
+	spans := []Span{
+		// A background span of the service, parentless, started first.
+		{SpanID: "bg", Service: "frontend", Name: "refresh cache", Kind: KindInternal, Start: t0, End: t0.Add(time.Millisecond)},
+		// The request: its parent is the client's span, never exported.
+		{SpanID: "a", ParentID: "client", Service: "frontend", Name: "GET /", Kind: KindServer, Start: t0.Add(time.Millisecond), End: t0.Add(5 * time.Millisecond)},
+		{SpanID: "b", ParentID: "a", Service: "inventory", Name: "GET /products", Kind: KindServer, Start: t0.Add(2 * time.Millisecond), End: t0.Add(4 * time.Millisecond)},
 	}
-	var all []scored
-	for i := range 300 {
-		id := fmt.Sprintf("normal-%d", i)
-		spans := checkout(0.8+0.4*rng.Float64(), 0, false)
-		switch {
-		case i > 100 && i%50 == 0:
-			id = fmt.Sprintf("slow-%d", i)
-			spans = checkout(10, 0, false)
-		case i > 100 && i%50 == 25:
-			id = fmt.Sprintf("retry-%d", i)
-			spans = checkout(1, 5, false)
-		}
-		s := Summarize(id, spans)
-		all = append(all, scored{id, m.Observe(s, emb.EmbedOne(s.EmbedText))})
+	s := Summarize("t", spans)
+	assert.Equal(t, "frontend GET /", s.RootOperation)
+	assert.Equal(t, 1, s.RootIndex)
+	// Without kinds, the earliest root as before.
+	for i := range spans {
+		spans[i].Kind = KindUnspecified
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].score.Value > all[j].score.Value })
-	var top []string
-	for _, s := range all[:7] {
-		top = append(top, s.id)
-		assert.True(t, s.score.IsAnomaly, "%s should be anomalous: %+v", s.id, s.score)
-	}
-	for _, s := range all[:7] {
-		assert.NotContains(t, s.id, "normal", "top-7 by score: %v", top)
-	}
-	types := map[string]string{}
-	for _, s := range all {
-		types[s.id] = s.score.Type
-	}
-	assert.Equal(t, AnomalyLatency, types["slow-150"])
-	assert.Equal(t, AnomalyRetryStorm, types["retry-175"])
-	falsePositives := 0
-	for _, s := range all {
-		if s.score.IsAnomaly && s.id[:6] == "normal" {
-			falsePositives++
-		}
-	}
-	assert.LessOrEqual(t, falsePositives, 3, "ordinary jitter must not be flagged")
+	assert.Equal(t, "frontend refresh cache", Summarize("t", spans).RootOperation)
 }
 
-func TestModelFlagsErrorsBeforeWarmUp(t *testing.T) {
-	m := NewModel(ModelConfig{MinSamples: 1000})
-	emb := embed.NewHash(64)
-	s := Summarize("e", checkout(1, 0, true))
-	sc := m.Observe(s, emb.EmbedOne(s.EmbedText))
-	require.True(t, sc.IsAnomaly)
-	assert.Equal(t, AnomalyError, sc.Type)
-	ok := Summarize("o", checkout(1, 0, false))
-	assert.False(t, m.Observe(ok, emb.EmbedOne(ok.EmbedText)).IsAnomaly)
+func TestShapeIgnoresConcurrencyOrderAndLoopCounts(t *testing.T) {
+	items := func(n int, order []int) []Span {
+		spans := []Span{sp("a", "", "inventory", "POST /commit", 0, 50, false)}
+		for _, i := range order[:n] {
+			spans = append(spans, sp(fmt.Sprintf("u%d", i), "a", "inventory", "UPDATE stock", float64(1+i), 1, false))
+		}
+		spans = append(spans, sp("c", "a", "inventory", "COMMIT", 0.5, 1, false))
+		return spans
+	}
+	base := Summarize("1", items(3, []int{0, 1, 2}))
+	// Concurrent calls start in any order: the same path.
+	assert.Equal(t, base.Shape, Summarize("2", items(3, []int{2, 0, 1})).Shape)
+	// 2 or 3 iterations of a loop: the same path (powers of two).
+	assert.Equal(t, base.Shape, Summarize("3", items(2, []int{0, 1})).Shape)
+	// 1 or 5 are other paths.
+	assert.NotEqual(t, base.Shape, Summarize("4", items(1, []int{0})).Shape)
+	assert.NotEqual(t, base.Shape, Summarize("5", items(5, []int{0, 1, 2, 3, 4})).Shape)
+	// An error changes the path.
+	failed := items(3, []int{0, 1, 2})
+	failed[1].Error = true
+	fs := Summarize("6", failed)
+	assert.NotEqual(t, base.Shape, fs.Shape)
+	assert.Zero(t, base.ErrorSignature)
+	assert.NotZero(t, fs.ErrorSignature)
+	// The same operation failing another way is another error signature.
+	failed[1].ErrorType = "DeadlockError"
+	assert.NotEqual(t, fs.ErrorSignature, Summarize("7", failed).ErrorSignature)
+	// Where the error is: a different operation failing.
+	other := items(3, []int{0, 1, 2})
+	other[len(other)-1].Error = true
+	assert.NotEqual(t, fs.ErrorSignature, Summarize("8", other).ErrorSignature)
 }
 
-func TestModelBoundsOperations(t *testing.T) {
-	m := NewModel(ModelConfig{MaxOperations: 10})
-	emb := embed.NewHash(16)
-	for i := range 100 {
-		s := Summarize("x", []Span{sp("a", "", "svc", fmt.Sprintf("GET /item/%d", i), 0, 1, false)})
-		m.Observe(s, emb.EmbedOne(s.EmbedText))
+func TestRecentMergesPartsOfATrace(t *testing.T) {
+	r := NewRecent(time.Minute, 10)
+	first := checkout(1, 0, false)[:2]
+	all, prev, payload := r.Add("t", first, t0)
+	assert.Len(t, all, 2)
+	assert.Zero(t, prev)
+	assert.Nil(t, payload)
+	r.Keep("t", "root of t")
+	rest := []Span{sp("z", "b", "payment", "POST /refund", 3, 1, false)}
+	all, prev, payload = r.Add("t", rest, t0.Add(3*time.Second))
+	assert.Len(t, all, 3)
+	assert.Equal(t, 2, prev)
+	assert.Equal(t, "root of t", payload)
+	assert.Equal(t, "z", all[2].SpanID)
+
+	// Forgotten after the window.
+	all, prev, _ = r.Add("t", rest, t0.Add(2*time.Minute))
+	assert.Len(t, all, 1)
+	assert.Zero(t, prev)
+
+	// Bounded: the least recently seen trace goes first.
+	for i := range 10 {
+		r.Add(fmt.Sprint(i), first, t0.Add(2*time.Minute))
 	}
-	assert.Len(t, m.ops, 10)
+	assert.LessOrEqual(t, r.Len(), 5)
+	_, prev, _ = r.Add("9", rest, t0.Add(2*time.Minute))
+	assert.Equal(t, 2, prev)
+
+	// Disabled: parts pass through.
+	var off *Recent
+	all, prev, _ = off.Add("t", rest, t0)
+	assert.Equal(t, rest, all)
+	assert.Zero(t, prev)
+	assert.False(t, NewRecent(0, 10).Enabled())
 }

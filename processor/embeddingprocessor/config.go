@@ -32,20 +32,34 @@ type LogsConfig struct {
 	MaxBodyBytes int `mapstructure:"max_body_bytes"`
 }
 
-// TracesConfig tunes the online anomaly model.
+// TracesConfig tunes the online anomaly model (tracesummary.ModelConfig
+// says what each knob does) and the merging of traces that arrive in parts.
 type TracesConfig struct {
-	MinSamples       int     `mapstructure:"min_samples"`
-	LatencyZ         float64 `mapstructure:"latency_z"`
-	SequenceDistance float64 `mapstructure:"sequence_distance"`
-	RetryRun         int     `mapstructure:"retry_run"`
-	MaxOperations    int     `mapstructure:"max_operations"`
+	MinSamples  int     `mapstructure:"min_samples"`
+	LatencyTail float64 `mapstructure:"latency_tail"`
+	LatencyZ    float64 `mapstructure:"latency_z"`
+	// SequenceDistance > 0 adds the embedding's distance from the entry
+	// operation's centroid to the score (not to the verdict).
+	SequenceDistance float64       `mapstructure:"sequence_distance"`
+	RetryRun         int           `mapstructure:"retry_run"`
+	MaxOperations    int           `mapstructure:"max_operations"`
+	ShortWindow      time.Duration `mapstructure:"short_window"`
+	LongWindow       time.Duration `mapstructure:"long_window"`
+	MaxPaths         int           `mapstructure:"max_paths"`
+	// LateSpanWindow: spans of a trace released less than this long ago
+	// are summarised with the rest of it (0 disables); at most
+	// LateSpanMaxSpans spans are remembered.
+	LateSpanWindow   time.Duration `mapstructure:"late_span_window"`
+	LateSpanMaxSpans int           `mapstructure:"late_span_max_spans"`
 }
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Embedder:           embed.DefaultConfig(),
-		Logs:               LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192},
-		Traces:             TracesConfig{MinSamples: 20, LatencyZ: 3, SequenceDistance: 0.25, RetryRun: 3, MaxOperations: 10000},
+		Embedder: embed.DefaultConfig(),
+		Logs:     LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192},
+		Traces: TracesConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
+			ShortWindow: 30 * time.Second, LongWindow: 15 * time.Minute, MaxPaths: 16384,
+			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000},
 		FailureLogInterval: time.Minute,
 	}
 }
@@ -64,11 +78,21 @@ func (cfg *Config) Validate() error {
 	if cfg.Logs.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("logs.max_body_bytes must be positive"))
 	}
-	if cfg.Traces.MinSamples < 0 || cfg.Traces.RetryRun < 0 || cfg.Traces.MaxOperations < 0 {
-		errs = append(errs, errors.New("traces.min_samples, retry_run and max_operations must not be negative"))
+	t := cfg.Traces
+	if t.MinSamples < 0 || t.RetryRun < 0 || t.MaxOperations < 0 || t.MaxPaths < 0 || t.LateSpanMaxSpans < 0 {
+		errs = append(errs, errors.New("traces.min_samples, retry_run, max_operations, max_paths and late_span_max_spans must not be negative"))
 	}
-	if cfg.Traces.LatencyZ < 0 || cfg.Traces.SequenceDistance < 0 || cfg.Traces.SequenceDistance > 2 {
+	if t.LatencyZ < 0 || t.SequenceDistance < 0 || t.SequenceDistance > 2 {
 		errs = append(errs, errors.New("traces.latency_z must not be negative and traces.sequence_distance must be within [0, 2]"))
+	}
+	if t.LatencyTail < 0 || t.LatencyTail >= 1 {
+		errs = append(errs, errors.New("traces.latency_tail must be within [0, 1)"))
+	}
+	if t.ShortWindow < 0 || t.LongWindow < 0 || t.LateSpanWindow < 0 {
+		errs = append(errs, errors.New("traces.short_window, long_window and late_span_window must not be negative"))
+	}
+	if t.ShortWindow > 0 && t.LongWindow > 0 && t.LongWindow < 2*t.ShortWindow {
+		errs = append(errs, errors.New("traces.long_window must be at least twice traces.short_window"))
 	}
 	if cfg.FailureLogInterval <= 0 {
 		errs = append(errs, errors.New("failure_log_interval must be positive"))

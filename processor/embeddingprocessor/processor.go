@@ -26,6 +26,7 @@ type embedder struct {
 	logger      *zap.Logger
 	cache       *embed.Cached
 	model       *tracesummary.Model
+	recent      *tracesummary.Recent
 	minSeverity int32
 
 	embedded, skippedEmpty, failures, traces, anomalies metric.Int64Counter
@@ -47,11 +48,16 @@ func newEmbedder(cfg *Config, set processor.Settings) (*embedder, error) {
 		minSeverity: severities[strings.ToUpper(cfg.Logs.MinSeverity)],
 		model: tracesummary.NewModel(tracesummary.ModelConfig{
 			MinSamples:       cfg.Traces.MinSamples,
+			LatencyTail:      cfg.Traces.LatencyTail,
 			LatencyZ:         cfg.Traces.LatencyZ,
 			SequenceDistance: cfg.Traces.SequenceDistance,
 			RetryRun:         cfg.Traces.RetryRun,
 			MaxOperations:    cfg.Traces.MaxOperations,
+			ShortWindow:      cfg.Traces.ShortWindow,
+			LongWindow:       cfg.Traces.LongWindow,
+			MaxPaths:         cfg.Traces.MaxPaths,
 		}),
+		recent: tracesummary.NewRecent(cfg.Traces.LateSpanWindow, cfg.Traces.LateSpanMaxSpans),
 	}
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
 	for _, c := range []struct {
@@ -265,27 +271,33 @@ func (p *embedder) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 	if len(order) == 0 {
 		return out, nil
 	}
+	now := time.Now()
 	summaries := make([]tracesummary.Summary, len(order))
+	roots := make([]*rootCopy, len(order))
 	texts := make([]string, len(order))
 	for i, id := range order {
 		refs := byTrace[id]
 		spans := make([]tracesummary.Span, len(refs))
 		for j, r := range refs {
-			svc := ""
-			if v, ok := r.rs.Resource().Attributes().Get("service.name"); ok {
-				svc = v.AsString()
-			}
-			spans[j] = tracesummary.Span{
-				SpanID:   r.span.SpanID().String(),
-				ParentID: parentID(r.span),
-				Service:  svc,
-				Name:     r.span.Name(),
-				Start:    r.span.StartTimestamp().AsTime(),
-				End:      r.span.EndTimestamp().AsTime(),
-				Error:    r.span.Status().Code() == ptrace.StatusCodeError,
-			}
+			spans[j] = spanOf(r)
 		}
-		summaries[i] = tracesummary.Summarize(id.String(), spans)
+		// A trace that ran longer than groupbytrace's wait arrives in
+		// parts: a later part is summarised with the earlier ones.
+		all, prev, earlier := p.recent.Add(id.String(), spans, now)
+		summaries[i] = tracesummary.Summarize(id.String(), all)
+		if ri := summaries[i].RootIndex; ri >= prev {
+			r := refs[ri-prev]
+			roots[i] = &rootCopy{rs: r.rs, ss: r.ss, span: r.span}
+		} else if rc, ok := earlier.(*rootCopy); ok {
+			roots[i] = rc
+		} else {
+			// The entry span came in a part no longer remembered; the
+			// earliest span of this part stands in.
+			roots[i] = &rootCopy{rs: refs[0].rs, ss: refs[0].ss, span: refs[0].span}
+		}
+		if p.recent.Enabled() {
+			p.recent.Keep(id.String(), roots[i].detach())
+		}
 		texts[i] = summaries[i].EmbedText
 	}
 	vecs, err := p.cache.Embed(ctx, texts)
@@ -297,9 +309,9 @@ func (p *embedder) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 	}
 	model := p.cache.Model()
 	var anomalous int64
-	for i, id := range order {
+	for i := range order {
 		s := summaries[i]
-		root := byTrace[id][s.RootIndex]
+		root := roots[i]
 		rs := out.ResourceSpans().AppendEmpty()
 		root.rs.Resource().CopyTo(rs.Resource())
 		ss := rs.ScopeSpans().AppendEmpty()
@@ -336,6 +348,70 @@ func (p *embedder) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 		p.embedded.Add(ctx, int64(len(order)))
 	}
 	return out, nil
+}
+
+// rootCopy is the entry span of a trace with its resource and scope: a view
+// into the batch, or a copy kept for the trace's later parts.
+type rootCopy struct {
+	rs   ptrace.ResourceSpans
+	ss   ptrace.ScopeSpans
+	span ptrace.Span
+}
+
+// detach returns a copy that does not reference the batch.
+func (r *rootCopy) detach() *rootCopy {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	r.rs.Resource().CopyTo(rs.Resource())
+	ss := rs.ScopeSpans().AppendEmpty()
+	r.ss.Scope().CopyTo(ss.Scope())
+	span := ss.Spans().AppendEmpty()
+	r.span.CopyTo(span)
+	return &rootCopy{rs: rs, ss: ss, span: span}
+}
+
+// spanOf is the part of a span the summary needs.
+func spanOf(r spanRef) tracesummary.Span {
+	svc := ""
+	if v, ok := r.rs.Resource().Attributes().Get("service.name"); ok {
+		svc = v.AsString()
+	}
+	sp := tracesummary.Span{
+		SpanID:   r.span.SpanID().String(),
+		ParentID: parentID(r.span),
+		Service:  svc,
+		Name:     r.span.Name(),
+		Kind:     tracesummary.SpanKind(r.span.Kind()),
+		Start:    r.span.StartTimestamp().AsTime(),
+		End:      r.span.EndTimestamp().AsTime(),
+		Error:    r.span.Status().Code() == ptrace.StatusCodeError,
+	}
+	if sp.Error {
+		sp.ErrorType = errorType(r.span)
+	}
+	return sp
+}
+
+// errorType tells one failure from another: the type of the last exception
+// recorded on the span, else its status code (HTTP, then gRPC).
+func errorType(s ptrace.Span) string {
+	events := s.Events()
+	for i := events.Len() - 1; i >= 0; i-- {
+		ev := events.At(i)
+		if ev.Name() != "exception" {
+			continue
+		}
+		if v, ok := ev.Attributes().Get("exception.type"); ok && v.AsString() != "" {
+			return v.AsString()
+		}
+	}
+	attrs := s.Attributes()
+	for _, k := range []string{"http.response.status_code", "http.status_code", "rpc.grpc.status_code"} {
+		if v, ok := attrs.Get(k); ok {
+			return "status " + v.AsString()
+		}
+	}
+	return ""
 }
 
 func parentID(s ptrace.Span) string {

@@ -71,7 +71,7 @@ func TestLogsKeepsErrorsAndEmbedsEachTemplateOnce(t *testing.T) {
 		v, err := vecattr.Decode(get(i, vecattr.Vector).Bytes().AsRaw())
 		require.NoError(t, err)
 		assert.Len(t, v, 384)
-		assert.Equal(t, "hash-v1-384", get(i, vecattr.Model).Str())
+		assert.Equal(t, "hash-v2-384", get(i, vecattr.Model).Str())
 	}
 	_, repeated := recs.At(1).Attributes().Get(vecattr.Vector)
 	assert.False(t, repeated, "a template's vector rides on its first record of the batch only")
@@ -173,4 +173,55 @@ func TestTracesSummariseEachTraceOnItsRootSpan(t *testing.T) {
 		require.True(t, ok)
 		assert.Len(t, vec.Bytes().AsRaw(), 4*384)
 	}
+}
+
+// A trace longer than groupbytrace's wait arrives in parts; each later part
+// is summarised with the earlier ones, on the trace's entry span, whichever
+// part brought it.
+func TestTracesMergesAPartThatArrivesLate(t *testing.T) {
+	for _, rootFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "children first", true: "root first"}[rootFirst], func(t *testing.T) {
+			sink := new(consumertest.TracesSink)
+			f := NewFactory()
+			p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), f.CreateDefaultConfig(), sink)
+			require.NoError(t, err)
+			whole := traceBatch(7, true)
+			// traceBatch appends one resource per span: inventory, payment, frontend.
+			early, late := ptrace.NewTraces(), ptrace.NewTraces()
+			for i := range whole.ResourceSpans().Len() {
+				rs := whole.ResourceSpans().At(i)
+				svc, _ := rs.Resource().Attributes().Get("service.name")
+				dst := early
+				if (svc.Str() == "frontend") != rootFirst {
+					dst = late
+				}
+				rs.CopyTo(dst.ResourceSpans().AppendEmpty())
+			}
+			require.NoError(t, p.ConsumeTraces(context.Background(), early))
+			require.NoError(t, p.ConsumeTraces(context.Background(), late))
+			require.Len(t, sink.AllTraces(), 2)
+			out := sink.AllTraces()[1]
+			require.Equal(t, 1, out.SpanCount())
+			rs := out.ResourceSpans().At(0)
+			svc, _ := rs.Resource().Attributes().Get("service.name")
+			assert.Equal(t, "frontend", svc.Str())
+			span := rs.ScopeSpans().At(0).Spans().At(0)
+			assert.Equal(t, "POST /checkout", span.Name())
+			seq, _ := span.Attributes().Get(vecattr.SpanSequence)
+			assert.Equal(t, "frontend POST /checkout -> payment POST /charge -> inventory SELECT stock", seq.Str())
+			n, _ := span.Attributes().Get(vecattr.SpanCount)
+			assert.Equal(t, int64(3), n.Int())
+		})
+	}
+}
+
+func TestErrorTypeOfASpan(t *testing.T) {
+	s := ptrace.NewSpan()
+	assert.Empty(t, errorType(s))
+	s.Attributes().PutInt("http.response.status_code", 503)
+	assert.Equal(t, "status 503", errorType(s))
+	ev := s.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.Attributes().PutStr("exception.type", "InventoryDBError")
+	assert.Equal(t, "InventoryDBError", errorType(s))
 }
