@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -21,7 +22,32 @@ type FindSimilarErrorsInput struct {
 	Service     string  `json:"service,omitempty" jsonschema:"count only occurrences in this service"`
 	Window      string  `json:"window,omitempty" jsonschema:"how far back to count occurrences, e.g. 1h, 24h, 7d (default 7d, at most 90d)"`
 	K           int     `json:"k,omitempty" jsonschema:"templates to return, 1-50 (default 10)"`
-	MaxDistance float64 `json:"max_distance,omitempty" jsonschema:"largest cosine distance kept, 0-2 (default 0.6; smaller is stricter)"`
+	MaxDistance float64 `json:"max_distance,omitempty" jsonschema:"largest cosine distance kept, 0-2 (default with the hash embedder 0.5 for a message that leads with its error type, e.g. 'InventoryDBError: …', 0.7 for free text; 0.6 with other models; smaller is stricter)"`
+}
+
+// Default cut-offs of find_similar_errors. The hash embedder gives a
+// message's leading error type 60 % of the vector, so errors of one type lie
+// within 0.4 of each other and errors of different types beyond 0.6 unless
+// their wording matches: 0.5 keeps the query's type. Free text names no type
+// and reaches typed templates only through their wording (at most
+// 1 - sqrt(0.4) = 0.37 of similarity to them from words alone): it needs a
+// looser cut-off.
+const (
+	similarMaxDistanceTyped = 0.5
+	similarMaxDistanceText  = 0.7
+	similarMaxDistanceOther = 0.6
+)
+
+// similarMaxDistance is the default cut-off for a query template: the
+// calibrated ones for the hash embedder, 0.6 for other models.
+func (s *Server) similarMaxDistance(template string) float64 {
+	if !strings.HasPrefix(s.embed.Model(), "hash-") {
+		return similarMaxDistanceOther
+	}
+	if embed.LeadingErrorType(template) != "" {
+		return similarMaxDistanceTyped
+	}
+	return similarMaxDistanceText
 }
 
 // FindSimilarErrorsOutput lists the nearest error templates.
@@ -70,11 +96,7 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 		return nil, out, err
 	}
 	k := clampInt(in.K, 10, 1, 50)
-	maxDist := in.MaxDistance
-	if maxDist <= 0 {
-		maxDist = 0.6
-	}
-	if maxDist > 2 {
+	if in.MaxDistance > 2 {
 		return nil, out, userErrorf("max_distance must be within (0, 2]: cosine distance is 0 for identical and 2 for opposite vectors")
 	}
 	texts, source, err := s.queryTexts(ctx, in.Text, in.TraceID)
@@ -94,6 +116,10 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 			return nil, out, err
 		}
 		out.Query.Templates = append(out.Query.Templates, tpl.Template)
+		maxDist := in.MaxDistance
+		if maxDist <= 0 {
+			maxDist = s.similarMaxDistance(tpl.Template)
+		}
 		var rows []struct {
 			Hash        uint64    `ch:"template_hash"`
 			Template    string    `ch:"template"`

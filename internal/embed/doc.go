@@ -16,6 +16,10 @@
 //     n-grams into a fixed number of signed buckets. It knows nothing about
 //     meaning, but log templates that share identifiers and vocabulary land
 //     close together, which is what "have we seen an error like this" needs.
+//     The exception or error class a message leads with ("InventoryDBError:
+//     …") gets its own share of the vector (LeadingErrorType), so errors of
+//     one type cluster and errors of different types stay apart however alike
+//     their wording; a wrapped cause counts less.
 //     Its output is a pure function of the text and the dimension, so vectors
 //     written by one process can be queried by another.
 //   - "openai" calls any OpenAI-compatible embeddings endpoint (OpenAI, Azure

@@ -15,7 +15,7 @@ import (
 // hashVersion goes into Model(). Bump it whenever the features, weights or
 // hashing change, because stored vectors from the old algorithm are then no
 // longer comparable with new query vectors.
-const hashVersion = "hash-v1"
+const hashVersion = "hash-v2"
 
 // Feature weights. Words carry the signal that makes two different errors
 // alike (the exception name, the verb, the component); n-grams catch
@@ -33,6 +33,29 @@ const (
 	minNGram   = 3
 	maxNGram   = 5
 	maxNGramRs = 32 // n-grams of longer tokens (hex, base64 blobs) are noise
+)
+
+// The error type. A message that leads with an exception or error class
+// ("InventoryDBError: timed out …", "java.lang.NullPointerException at …")
+// is first of all an error of that type: the leading type gets its own
+// feature group holding typeShare of the squared norm, so errors of one type
+// sit within 1-typeShare of each other in cosine distance whatever their
+// text, and errors of different types at least typeShare apart unless their
+// texts match. A wrapped cause ("UpstreamServiceError: payment returned 503
+// (PaymentTimeoutError: …)") is a lesser feature of the same group — the
+// innermost cause, at causeWeight — so wrappers of one cause sit together
+// within their type; a message whose only error class is a cause gets
+// causeShare for it.
+var (
+	typeShare   = 0.6
+	causeWeight = 0.3
+	causeShare  = 0.3
+)
+
+const (
+	maxTypeOffset = 5 // word tokens allowed before the leading type ("[main] Caused by: java.io.…")
+	nsType        = 't'
+	nsCause       = 'c'
 )
 
 // Namespaces keep a word and an n-gram with the same spelling ("err") apart.
@@ -65,7 +88,7 @@ func NewHash(dims int) *Hash {
 	return h
 }
 
-// Model returns e.g. "hash-v1-384": the dimension is part of the name because
+// Model returns e.g. "hash-v2-384": the dimension is part of the name because
 // the bucket assignment depends on it.
 func (h *Hash) Model() string { return h.model }
 
@@ -90,7 +113,10 @@ func (h *Hash) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 // EmbedOne embeds a single text into a freshly allocated vector.
 func (h *Hash) EmbedOne(text string) []float32 {
 	sc := h.pool.Get().(*hashScratch)
-	defer h.pool.Put(sc)
+	defer func() {
+		sc.leadTok = "" // do not keep the text alive in the pool
+		h.pool.Put(sc)
+	}()
 	sc.reset()
 	sc.extract(text)
 	v := make([]float32, h.dims)
@@ -98,6 +124,18 @@ func (h *Hash) EmbedOne(text string) []float32 {
 		return EmptyVector(h.dims)
 	}
 	return v
+}
+
+// LeadingErrorType is the exception or error class a message leads with
+// ("InventoryDBError" for "InventoryDBError: timed out …", "NullPointerException"
+// for "java.lang.NullPointerException at …"), as the hash provider sees it,
+// or "" when it names none near its start. Errors of one leading type embed
+// within 1-typeShare (0.4) cosine distance of each other, so a search for
+// such a message can use a tighter cut-off than one for free text.
+func LeadingErrorType(text string) string {
+	sc := new(hashScratch)
+	sc.extract(text)
+	return strings.Clone(sc.leadTok)
 }
 
 // A feature is packed into one uint64 so that sorting, which dominates the
@@ -117,6 +155,10 @@ var kindWeight = [4]float64{kindNGram: 1, kindNamedPH: namedPHW, kindSub: subWei
 func feat(h, kind uint64) uint64 { return mix64(h)&^kindMask | kind }
 
 type hashScratch struct {
+	words   int    // word tokens seen
+	lead    uint64 // hash of the leading error type, 0 if none
+	leadTok string // the leading error type as written
+	cause   uint64 // hash of the last error type after it (the innermost cause)
 	feats   []uint64
 	weights []float64 // merged weight of feats[i], filled by project
 	word    []byte    // lower-cased current token
@@ -126,6 +168,7 @@ type hashScratch struct {
 
 func (s *hashScratch) reset() {
 	s.feats = s.feats[:0]
+	s.words, s.lead, s.cause, s.leadTok = 0, 0, 0, ""
 }
 
 // extract tokenises text into word runs (letters, digits, underscore) and
@@ -236,6 +279,18 @@ func classOf(r rune) runeClass {
 // token adds the features of one word run: the whole lower-cased token, its
 // sub-words, and its character n-grams.
 func (s *hashScratch) token(tok string) {
+	if errorClass(tok) {
+		h := fnvByte(fnvOffset, nsType)
+		for i := 0; i < len(tok); i++ {
+			h = fnvByte(h, lowerASCII(tok[i]))
+		}
+		if s.lead == 0 && s.cause == 0 && s.words <= maxTypeOffset {
+			s.lead, s.leadTok = h, tok
+		} else {
+			s.cause = h
+		}
+	}
+	s.words++
 	s.word = s.word[:0]
 	s.offs = s.offs[:0]
 	s.spans = s.spans[:0]
@@ -288,6 +343,24 @@ func (s *hashScratch) token(tok string) {
 		}
 	}
 	s.ngrams()
+}
+
+// errorClass reports whether a token names an exception or error class:
+// an identifier with an upper-case letter and a prefix before one of the
+// usual suffixes ("ValueError", "NullPointerException", "SocketTimeout",
+// "RPCFailure"); a bare "Error" is not one.
+func errorClass(tok string) bool {
+	for _, suf := range [...]string{"Error", "Exception", "Failure", "Fault", "Panic", "Timeout"} {
+		if len(tok) > len(suf) && strings.HasSuffix(tok, suf) {
+			for i := 0; i < len(tok)-len(suf); i++ {
+				if c := tok[i]; c >= 'A' && c <= 'Z' {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
 }
 
 // ngrams emits rune n-grams of " token " (the spaces mark word boundaries,
@@ -351,11 +424,44 @@ func (s *hashScratch) project(v []float32) bool {
 		i = j
 	}
 	s.feats = out
+	// The error-type group: the leading type at weight 1 and the innermost
+	// cause at causeWeight (distinct namespaces, so a cause does not meet
+	// the same class leading another message).
+	var types [2]uint64
+	var typeW [2]float64
+	typeSq, rest := 0.0, 1.0
+	if s.lead != 0 {
+		types[0], typeW[0] = s.lead, 1
+		typeSq, rest = 1, 1-typeShare
+		if s.cause != 0 && s.cause != s.lead {
+			types[1], typeW[1] = mix64(s.cause^nsCause), causeWeight
+			typeSq += causeWeight * causeWeight
+		}
+	} else if s.cause != 0 {
+		types[1], typeW[1] = mix64(s.cause^nsCause), 1
+		typeSq, rest = 1, 1-causeShare
+	}
 	var scale [2]float64
-	share := [2]float64{wordShare, 1 - wordShare}
+	share := [2]float64{wordShare * rest, (1 - wordShare) * rest}
 	for g := range scale {
 		if sq[g] > 0 {
 			scale[g] = math.Sqrt(share[g] / sq[g])
+		}
+	}
+	if typeSq > 0 {
+		ts := math.Sqrt((1 - rest) / typeSq)
+		dims := uint64(len(v))
+		for i, id := range types {
+			if typeW[i] == 0 {
+				continue
+			}
+			id = mix64(id)
+			b, _ := bits.Mul64(id, dims)
+			x := float32(typeW[i] * ts)
+			if id&4 != 0 {
+				x = -x
+			}
+			v[b] += x
 		}
 	}
 	dims := uint64(len(v))

@@ -72,7 +72,7 @@ func TestHashDeterministicUnitNorm(t *testing.T) {
 				t.Errorf("dims %d: %q has norm %v", dims, texts[i], n)
 			}
 		}
-		if e.Dims() != dims || e.Model() != "hash-v1-"+strconv.Itoa(dims) {
+		if e.Dims() != dims || e.Model() != "hash-v2-"+strconv.Itoa(dims) {
 			t.Errorf("Dims/Model = %d/%s", e.Dims(), e.Model())
 		}
 	}
@@ -91,7 +91,7 @@ func TestHashGolden(t *testing.T) {
 	}
 }
 
-var goldenNPE8 = []float32{0.37097865, 0.34916154, 0.451004, 0.3709786, -0.49463814, 0.26913613, 0.24731906, 0.14547665}
+var goldenNPE8 = []float32{0.9327664, 0.13553807, 0.17507143, 0.14400707, -0.19200943, 0.1044737, 0.096004725, 0.056471325}
 
 func TestHashEmpty(t *testing.T) {
 	e := NewHash(384)
@@ -259,4 +259,63 @@ func BenchmarkHashEmbed(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "texts/s")
+}
+
+func TestErrorClass(t *testing.T) {
+	for tok, want := range map[string]bool{
+		"NullPointerException": true, "ValueError": true, "InventoryDBError": true, "SocketTimeout": true,
+		"RPCFailure": true, "SegFault": true, "Error": false, "Exception": false, "timeout": false,
+		"error": false, "customerror": false, "getUserById": false, "ERROR": false, "terror": false,
+	} {
+		if got := errorClass(tok); got != want {
+			t.Errorf("errorClass(%q) = %v", tok, got)
+		}
+	}
+	for text, want := range map[string]string{
+		"InventoryDBError: timed out acquiring connection":                                                      "InventoryDBError",
+		"java.lang.NullPointerException at Foo.bar(Foo.java:<*>)":                                               "NullPointerException",
+		"[main] <*> Caused by: java.io.IOException: broken pipe":                                                "IOException",
+		"could not release stock held for order <*>: inventory returned <*> (ServiceOverloadedError: shedding)": "",
+		"connection refused": "",
+		"Error: something":   "",
+	} {
+		if got := LeadingErrorType(text); got != want {
+			t.Errorf("LeadingErrorType(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+// Errors of one type embed together whatever their wording, and apart from
+// errors of other types however alike their wording: the leading error type
+// holds typeShare of the vector.
+func TestHashGroupsErrorsByType(t *testing.T) {
+	e := NewHash(384)
+	dist := func(a, b string) float64 { return 1 - cosine(t, e, a, b) }
+	sameType := dist("PaymentTimeoutError: payment gateway authorize timed out after <*> during authorize_payment",
+		"PaymentTimeoutError: reserve_stock for order <*> timed out after <*>: caller gave up")
+	otherType := dist("PaymentTimeoutError: payment gateway authorize timed out after <*> during authorize_payment",
+		"CheckoutError: payment authorization timed out after <*> during place_order")
+	t.Logf("same type %.3f, other type with similar words %.3f", sameType, otherType)
+	if sameType >= 1-typeShare || otherType <= 0.5 {
+		t.Errorf("same type at %.3f (want < %.2f), other type at %.3f (want > 0.5)", sameType, 1-typeShare, otherType)
+	}
+
+	// A wrapper is an error of its own (leading) type: apart from its cause's
+	// type, near other wrappers of the same type, nearest to those of the
+	// same cause.
+	wrapped := "UpstreamServiceError: payment returned <*> Gateway Timeout (PaymentTimeoutError: payment gateway capture timed out after <*>)"
+	sameCause := "UpstreamServiceError: checkout returned <*> Gateway Timeout (CheckoutError: payment returned <*> (PaymentTimeoutError: payment gateway authorize timed out after <*>))"
+	otherCause := "UpstreamServiceError: inventory returned <*> Service Unavailable (InventoryDBError: timed out acquiring connection from pool after <*>)"
+	cause := "PaymentTimeoutError: payment gateway capture timed out after <*>"
+	if a, b := dist(wrapped, sameCause), dist(wrapped, otherCause); a >= b || b >= 1-typeShare {
+		t.Errorf("wrapper to one of the same cause %.3f, of another cause %.3f: want the first smaller, both < %.2f", a, b, 1-typeShare)
+	}
+	if d := dist(wrapped, cause); d <= 0.5 {
+		t.Errorf("wrapper to its cause's type at %.3f, want > 0.5", d)
+	}
+
+	// The same class named with its package, or after a prefix.
+	if d := dist("java.lang.NullPointerException: user is null", "NullPointerException in getUserById"); d >= 1-typeShare {
+		t.Errorf("the same class with its package at %.3f, want < %.2f", d, 1-typeShare)
+	}
 }
