@@ -163,7 +163,12 @@ func RunEval(ctx context.Context, o EvalOptions, out io.Writer) (*EvalReport, er
 	}
 	total := at
 	truthPath := filepath.Join(os.TempDir(), fmt.Sprintf("agentic-eval-truth-%d.jsonl", os.Getpid()))
-	defer os.Remove(truthPath)
+	if o.DataDir != "" {
+		// Kept beside the data so a run can be replayed offline.
+		truthPath = filepath.Join(o.DataDir, "truth.jsonl")
+	} else {
+		defer os.Remove(truthPath)
+	}
 	lcfg, err := st.LoadgenConfig(o.Rate, total, o.Seed, truthPath, scenarios)
 	if err != nil {
 		return nil, err
@@ -491,7 +496,7 @@ func (r *EvalReport) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %d | %.2f | %.2f | %s |\n", q.Type, q.Available, q.Precision, q.Capped, strings.Join(q.HitTypes, ", "))
 	}
 	fmt.Fprintf(&b, "| **mean** | | **%.2f** | **%.2f** | |\n\n", r.SimilarP10, r.SimilarCap)
-	b.WriteString("precision@10 = hits sharing the query's error type (leading exception token) / hits returned (at most 10, the tool's default max_distance 0.6). " +
+	b.WriteString("precision@10 = hits sharing the query's error type (leading exception token) / hits returned (at most 10, within the tool's default max_distance: 0.5 for a message that leads with its error type). " +
 		"capped = the same over the first min(10, templates of that type in the store) hits, so a type with only 2 templates can still score 1.\n")
 	return b.String()
 }
