@@ -20,13 +20,13 @@ func TestDefaultConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Model() != "hash-v2-384" || e.Dims() != 384 {
+	if e.Model() != "hash-v3-384" || e.Dims() != 384 {
 		t.Errorf("New(DefaultConfig()) = %s/%d", e.Model(), e.Dims())
 	}
 	// An empty provider is the hash provider, so a zero-ish config from a
 	// flag parser still works.
 	c.Provider = ""
-	if e, err := New(c); err != nil || e.Model() != "hash-v2-384" {
+	if e, err := New(c); err != nil || e.Model() != "hash-v3-384" {
 		t.Errorf("empty provider: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // hashVersion goes into Model(). Bump it whenever the features, weights or
 // hashing change, because stored vectors from the old algorithm are then no
 // longer comparable with new query vectors.
-const hashVersion = "hash-v2"
+const hashVersion = "hash-v3"
 
 // Feature weights. Words carry the signal that makes two different errors
 // alike (the exception name, the verb, the component); n-grams catch
@@ -155,6 +155,7 @@ var kindWeight = [4]float64{kindNGram: 1, kindNamedPH: namedPHW, kindSub: subWei
 func feat(h, kind uint64) uint64 { return mix64(h)&^kindMask | kind }
 
 type hashScratch struct {
+	concept uint64 // hash of the error concept (conceptOf), 0 if none
 	words   int    // word tokens seen
 	lead    uint64 // hash of the leading error type, 0 if none
 	leadTok string // the leading error type as written
@@ -168,7 +169,7 @@ type hashScratch struct {
 
 func (s *hashScratch) reset() {
 	s.feats = s.feats[:0]
-	s.words, s.lead, s.cause, s.leadTok = 0, 0, 0, ""
+	s.words, s.lead, s.cause, s.leadTok, s.concept = 0, 0, 0, "", 0
 }
 
 // extract tokenises text into word runs (letters, digits, underscore) and
@@ -202,6 +203,7 @@ func (s *hashScratch) extract(text string) {
 	if start >= 0 {
 		s.token(text[start:])
 	}
+	s.concept = conceptOf(s.leadTok, s.lead == 0 && s.cause == 0, text)
 }
 
 func isWordRune(r rune) bool {
@@ -427,8 +429,8 @@ func (s *hashScratch) project(v []float32) bool {
 	// The error-type group: the leading type at weight 1 and the innermost
 	// cause at causeWeight (distinct namespaces, so a cause does not meet
 	// the same class leading another message).
-	var types [2]uint64
-	var typeW [2]float64
+	var types [3]uint64
+	var typeW [3]float64
 	typeSq, rest := 0.0, 1.0
 	if s.lead != 0 {
 		types[0], typeW[0] = s.lead, 1
@@ -437,9 +439,21 @@ func (s *hashScratch) project(v []float32) bool {
 			types[1], typeW[1] = mix64(s.cause^nsCause), causeWeight
 			typeSq += causeWeight * causeWeight
 		}
+		if s.concept != 0 {
+			// A class that names a concept ("NullPointerException"): the
+			// concept leads, the spelling of this ecosystem follows.
+			typeW[0] = conceptClassWeight
+			types[2], typeW[2] = s.concept, 1
+			typeSq += conceptClassWeight*conceptClassWeight - 1 + 1 // the lead's 1 becomes the class weight; the concept adds 1
+		}
 	} else if s.cause != 0 {
 		types[1], typeW[1] = mix64(s.cause^nsCause), 1
 		typeSq, rest = 1, 1-causeShare
+	} else if s.concept != 0 {
+		// No error class, but the words say what kind of error it is ("nil
+		// pointer dereference"): the concept stands in for the type.
+		types[2], typeW[2] = s.concept, 1
+		typeSq, rest = 1, 1-typeShare
 	}
 	var scale [2]float64
 	share := [2]float64{wordShare * rest, (1 - wordShare) * rest}

@@ -71,7 +71,7 @@ func TestLogsKeepsErrorsAndEmbedsEachTemplateOnce(t *testing.T) {
 		v, err := vecattr.Decode(get(i, vecattr.Vector).Bytes().AsRaw())
 		require.NoError(t, err)
 		assert.Len(t, v, 384)
-		assert.Equal(t, "hash-v2-384", get(i, vecattr.Model).Str())
+		assert.Equal(t, "hash-v3-384", get(i, vecattr.Model).Str())
 	}
 	_, repeated := recs.At(1).Attributes().Get(vecattr.Vector)
 	assert.False(t, repeated, "a template's vector rides on its first record of the batch only")
