@@ -95,6 +95,22 @@ type AnomalyResult struct {
 	Recall    float64           `json:"recall"`
 	F1        float64           `json:"f1"`
 	FlagRate  map[string]string `json:"flag_rate_by_group"`
+	// ByJourney scores journeys, as the issue words the goal: a journey is
+	// positive when anomalous by design or when one of its requests failed
+	// in a fault window, and flagged when any of its traces is.
+	ByJourney JourneyScore `json:"by_journey"`
+}
+
+// JourneyScore is anomaly detection scored per journey.
+type JourneyScore struct {
+	Journeys  int     `json:"journeys"`
+	Positives int     `json:"positives"`
+	TP        int     `json:"tp"`
+	FP        int     `json:"fp"`
+	FN        int     `json:"fn"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
 }
 
 // SimilarQuery is one find_similar_errors query and its score.
@@ -371,6 +387,26 @@ func scoreAnomalies(ctx context.Context, col *Collector, t *Truth) (AnomalyResul
 	for g, c := range flagged {
 		res.FlagRate[g] = fmt.Sprintf("%d/%d (%.0f%%)", c[0], c[1], 100*float64(c[0])/float64(c[1]))
 	}
+	journeys := map[string][]string{}
+	jpositive := map[string]bool{}
+	for _, j := range t.Journeys {
+		journeys[j.JourneyID] = j.TraceIDs
+		for _, id := range j.TraceIDs {
+			if positive[id] {
+				jpositive[j.JourneyID] = true
+			}
+		}
+	}
+	jpred := JourneyPredictions(journeys, pred)
+	js := &res.ByJourney
+	js.Journeys = len(jpred)
+	for id := range jpositive {
+		if _, ok := jpred[id]; ok {
+			js.Positives++
+		}
+	}
+	js.TP, js.FP, js.FN, _ = Confusion(jpred, jpositive)
+	js.Precision, js.Recall, js.F1 = PRF(js.TP, js.FP, js.FN)
 	return res, nil
 }
 
@@ -491,6 +527,10 @@ func (r *EvalReport) Markdown() string {
 	for _, g := range groups {
 		fmt.Fprintf(&b, "| %s | %s |\n", g, a.FlagRate[g])
 	}
+	j := a.ByJourney
+	b.WriteString("\nPer journey (the issue's wording: journeys anomalous by design or with a request failed by a fault are positive; a journey is flagged when any of its traces is):\n\n")
+	b.WriteString("| journeys | positives | TP | FP | FN | precision | recall | F1 |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %.2f | %.2f | %.2f |\n", j.Journeys, j.Positives, j.TP, j.FP, j.FN, j.Precision, j.Recall, j.F1)
 	b.WriteString("\n### Similar-error search (find_similar_errors, k=10)\n\n| query error type | templates of the type | precision@10 | capped | hits' types |\n|---|---|---|---|---|\n")
 	for _, q := range r.Similar {
 		fmt.Fprintf(&b, "| %s | %d | %.2f | %.2f | %s |\n", q.Type, q.Available, q.Precision, q.Capped, strings.Join(q.HitTypes, ", "))

@@ -189,3 +189,18 @@ func ErrorType(msg string) string {
 	}
 	return ""
 }
+
+// JourneyPredictions lifts per-trace verdicts to journeys: a journey is
+// flagged when any of its traces is. Journeys none of whose traces were
+// scored are left out.
+func JourneyPredictions(journeys map[string][]string, pred map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for j, ids := range journeys {
+		for _, id := range ids {
+			if flagged, ok := pred[id]; ok {
+				out[j] = out[j] || flagged
+			}
+		}
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"maps"
 	"math"
 	"testing"
 )
@@ -138,5 +139,15 @@ func TestPrecisionAtKCapped(t *testing.T) {
 		if got := PrecisionAtKCapped("X", c.types, c.k, c.avail); !near(got, c.want) {
 			t.Errorf("PrecisionAtKCapped(%v, %d, %d) = %v, want %v", c.types, c.k, c.avail, got, c.want)
 		}
+	}
+}
+
+func TestJourneyPredictions(t *testing.T) {
+	journeys := map[string][]string{"j1": {"a", "b"}, "j2": {"c"}, "j3": {"d", "e"}, "j4": {"x"}}
+	pred := map[string]bool{"a": false, "b": true, "c": false, "d": false, "e": false}
+	got := JourneyPredictions(journeys, pred)
+	want := map[string]bool{"j1": true, "j2": false, "j3": false} // j4 has no scored trace
+	if !maps.Equal(got, want) {
+		t.Errorf("JourneyPredictions = %v, want %v", got, want)
 	}
 }
