@@ -141,6 +141,7 @@ func TestCollectorRanksAbnormalTraces(t *testing.T) {
 	// Let the model learn the normal checkouts before the odd ones come.
 	col.Eventually(t, "SELECT count() FROM traces_with_embeddings", func(s string) bool { return s == "60" })
 	special := map[string]bool{}
+	kind := map[string]string{} // the retry loops, and the first slow checkout
 	for i := 60; i < 100; i++ {
 		td := checkoutTrace(i, false, 0)
 		switch i % 13 {
@@ -150,7 +151,14 @@ func TestCollectorRanksAbnormalTraces(t *testing.T) {
 			td = checkoutTrace(i, false, 4)
 		}
 		if i%13 == 0 || i%13 == 6 {
-			special[td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID().String()] = true
+			id := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID().String()
+			special[id] = true
+			switch {
+			case i%13 == 6:
+				kind[id] = "retry_storm"
+			case i == 65:
+				kind[id] = "latency"
+			}
 		}
 		PostTraces(t, col.OTLPHTTP, td)
 	}
@@ -164,14 +172,24 @@ func TestCollectorRanksAbnormalTraces(t *testing.T) {
 	require.NoError(t, err)
 	lines := strings.Split(top, "\n")
 	require.Len(t, lines, len(special))
+	flaggedTop := 0
 	for _, l := range lines {
 		f := strings.Split(l, "\t")
 		assert.True(t, special[f[0]], "top trace %s is an ordinary checkout", l)
-		assert.Equal(t, "1", f[2])
-		assert.Contains(t, []string{"latency", "retry_storm"}, f[1])
+		if f[2] == "1" {
+			flaggedTop++
+			assert.Contains(t, []string{"latency", "retry_storm"}, f[1])
+		}
+		if want := kind[f[0]]; want != "" {
+			assert.Equal(t, []string{"1", want}, []string{f[2], f[1]}, "trace %s", f[0])
+		}
 	}
+	// Every retry loop is flagged, and the slow traces until they recur:
+	// the model learns from every trace, so a 10x slowdown seen twice in a
+	// hundred checkouts is part of the path's recent tail by the third
+	// (the eval replay flags 4x more ordinary traffic when it is not).
 	flagged, err := col.Query(t.Context(), "SELECT count() FROM traces_with_embeddings WHERE is_anomaly = 1")
 	require.NoError(t, err)
-	assert.Equal(t, fmt.Sprint(len(special)), flagged, "no ordinary checkout is flagged")
+	assert.Equal(t, fmt.Sprint(flaggedTop), flagged, "no ordinary checkout is flagged")
 	col.Stop(t)
 }
