@@ -285,13 +285,20 @@ const anomalousTracesSQL = `WITH (
 SELECT TraceId, Timestamp, ServiceName, root_operation, span_sequence, total_duration, span_count,
        error_count, anomaly_score, is_anomaly, anomaly_type,
        if(empty(centroid), 0, cosineDistance(embedding, centroid)) AS centroid_distance
-FROM traces_with_embeddings
-WHERE Timestamp >= {since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
-  AND ({service:String} = '' OR ServiceName = {service:String}
-       OR has(arrayMap(x -> splitByChar(' ', x)[1], splitByString(' -> ', span_sequence)), {service:String}))
-  AND ({only_anomalous:UInt8} = 0 OR is_anomaly = 1)
+FROM (` + fullestTraceRows + `)
+WHERE ({only_anomalous:UInt8} = 0 OR is_anomaly = 1)
 ORDER BY anomaly_score DESC, centroid_distance DESC, TraceId
 LIMIT {k:UInt32}`
+
+// fullestTraceRows is traces_with_embeddings in the window, one row per
+// trace: a trace whose spans arrived in parts may also have a row of its
+// first part, and the row of the whole trace has the most spans.
+const fullestTraceRows = `SELECT * FROM traces_with_embeddings
+    WHERE Timestamp >= {since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
+      AND ({service:String} = '' OR ServiceName = {service:String}
+           OR has(arrayMap(x -> splitByChar(' ', x)[1], splitByString(' -> ', span_sequence)), {service:String}))
+    ORDER BY TraceId, span_count DESC
+    LIMIT 1 BY TraceId`
 
 func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolRequest, in DetectAnomalousTracesInput) (*sdk.CallToolResult, DetectAnomalousTracesOutput, error) {
 	var out DetectAnomalousTracesOutput
@@ -335,10 +342,7 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 		N    uint64 `ch:"n"`
 		A    uint64 `ch:"a"`
 	}
-	if err := s.db.selectInto(ctx, &counts, `SELECT anomaly_type, count() AS n, countIf(is_anomaly = 1) AS a FROM traces_with_embeddings
-		WHERE Timestamp >= {since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
-		  AND ({service:String} = '' OR ServiceName = {service:String}
-		       OR has(arrayMap(x -> splitByChar(' ', x)[1], splitByString(' -> ', span_sequence)), {service:String}))
+	if err := s.db.selectInto(ctx, &counts, `SELECT anomaly_type, count() AS n, countIf(is_anomaly = 1) AS a FROM (`+fullestTraceRows+`)
 		GROUP BY anomaly_type`, p); err != nil {
 		return nil, out, err
 	}

@@ -42,8 +42,12 @@ func TestNamedQueriesRun(t *testing.T) {
 		`INSERT INTO q_test.log_template_stats_in VALUES
 			(1, 'inventory', 'ERROR', toStartOfMinute(now()), 2, now64(9), now64(9), ['ta', 'tb']),
 			(2, 'payment', 'ERROR', toStartOfMinute(now()), 1, now64(9), now64(9), ['tc'])`,
-		fmt.Sprintf(`INSERT INTO q_test.traces_with_embeddings (TraceId, Timestamp, ServiceName, span_sequence, embedding, anomaly_score, is_anomaly, anomaly_type) VALUES
-			('n1', now64(9), 'frontend', 'a -> b', %s, 0.1, 0, ''), ('x1', now64(9), 'frontend', 'a -> b -> b -> b', %s, 3.5, 1, 'retry_storm')`, vec(8, 2), vec(8, 3)),
+		fmt.Sprintf(`INSERT INTO q_test.traces_with_embeddings (TraceId, Timestamp, ServiceName, span_sequence, span_count, embedding, anomaly_score, is_anomaly, anomaly_type) VALUES
+			('n1', now64(9), 'frontend', 'a -> b', 2, %s, 0.1, 0, ''), ('x1', now64(9), 'frontend', 'a -> b -> b -> b', 4, %s, 3.5, 1, 'retry_storm')`, vec(8, 2), vec(8, 3)),
+		// n1's first part, released alone before the rest of it arrived:
+		// odd on its own, superseded by the whole trace's row.
+		fmt.Sprintf(`INSERT INTO q_test.traces_with_embeddings (TraceId, Timestamp, ServiceName, span_sequence, span_count, embedding, anomaly_score, is_anomaly, anomaly_type) VALUES
+			('n1', now64(9), 'frontend', 'b', 1, %s, 5, 1, 'unusual_sequence')`, vec(8, 4)),
 		fmt.Sprintf(`INSERT INTO q_test.error_patterns (error_signature, service_name, root_cause, resolution, last_seen, embedding) VALUES
 			('pool', 'inventory', 'db pool exhaustion', 'raise pool 20->50', now64(3), %s)`, vec(8, 0)),
 	} {
@@ -87,9 +91,11 @@ func TestNamedQueriesRun(t *testing.T) {
 	assert.Contains(t, rows[0], "connection refused")
 
 	rows = run("anomaly_detection", map[string]string{"since": since, "baseline_since": since, "k": "10"})
-	require.Len(t, rows, 2)
+	require.Len(t, rows, 2, "one row per trace: %v", rows)
 	assert.True(t, strings.HasPrefix(rows[0], "x1\t"), "highest score first: %s", rows[0])
 	assert.Contains(t, rows[0], "retry_storm")
+	assert.True(t, strings.HasPrefix(rows[1], "n1\t"))
+	assert.NotContains(t, rows[1], "unusual_sequence", "the whole trace's row, not its first part's")
 
 	rows = run("pattern_matching", map[string]string{"embedding": vec(8, 0), "k": "3", "max_distance": "0.25"})
 	require.Len(t, rows, 1)
