@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 )
@@ -45,6 +46,7 @@ type Server struct {
 	cfg         Config
 	engine      *chdb.Engine
 	pool        *connPool
+	sessions    sessionTable
 	timezone    string
 	version     string
 	displayName string
@@ -93,6 +95,7 @@ func New(e *chdb.Engine, cfg Config) (*Server, error) {
 // Close releases the engine connections the server holds.
 func (s *Server) Close() {
 	s.pool.close()
+	s.sessions.closeAll()
 	s.killMu.Lock()
 	defer s.killMu.Unlock()
 	if s.killConn != nil {
@@ -191,6 +194,9 @@ type request struct {
 	networkMethod  string
 	acceptEncoding string
 	body           io.Reader
+	sessionID      string
+	sessionTimeout time.Duration
+	sessionCheck   bool
 }
 
 // paramsNotSettings are URL parameters the HTTP layer consumes itself.
@@ -281,6 +287,10 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 				return nil, newHTTPError(chdb.CodeBadArguments, "client_protocol_version must be a number, got %q", v)
 			}
 			req.protocolRev = rev
+		case name == "session_id", name == "session_timeout", name == "session_check":
+			if err := sessionParams(req, name, v); err != nil {
+				return nil, err
+			}
 		case strings.HasPrefix(name, "param_"):
 			req.params = append(req.params, chdb.Param{Name: strings.TrimPrefix(name, "param_"), Value: v})
 		case paramsNotSettings[name]:
@@ -378,18 +388,34 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	ctx := r.Context()
-	conn, key, err := s.pool.acquire(ctx, req.settings)
-	if err != nil {
+	var (
+		conn    *pooledConn
+		release func(broken bool)
+		broken  bool
+		err2    error
+	)
+	if req.sessionID != "" && r.Method != http.MethodPost {
+		return newHTTPError(chdb.CodeNotImplemented, "sessions (session_id) need POST on the embedded engine's HTTP interface")
+	}
+	if req.sessionID != "" {
+		// In a session, SET, USE and temporary tables are meant to last.
+		conn, release, err2 = s.leaseSession(ctx, req)
+	} else {
+		var key string
+		conn, key, err2 = s.pool.acquire(ctx, req.settings)
+		release = func(broken bool) { s.pool.release(conn, key, broken) }
+		// A statement that changes the session (SET, USE, temporary tables)
+		// would change every later request on this connection: in ClickHouse
+		// it lasts for its own request only. The connection is dropped after it.
+		broken = st.changesSession()
+	}
+	if err2 != nil {
 		if ctx.Err() != nil {
 			return newHTTPError(chdb.CodeQueryWasCancelled, "client went away while waiting for an engine connection")
 		}
-		return err
+		return err2
 	}
-	// A statement that changes the session (SET, USE, temporary tables)
-	// would change every later request on this connection: in ClickHouse it
-	// lasts for its own request only. The connection is dropped after it.
-	broken := st.changesSession()
-	defer func() { s.pool.release(conn, key, broken) }()
+	defer func() { release(broken) }()
 	// The engine cannot see the request's context: a statement blocked
 	// inside it (computing, or waiting for the next chunk) only notices a
 	// client that went away if it is killed, from another connection.
@@ -732,7 +758,7 @@ func statusForCode(code int) int {
 		// TOO_BIG_AST, UNEXPECTED_AST_STRUCTURE, SYNTAX_ERROR,
 		// INCORRECT_DATA, TYPE_MISMATCH, VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
 		return http.StatusBadRequest
-	case 60, 46, 47, 50, 56, 81, 115, 152, 63, 73, 336, 78, 511:
+	case 60, 46, 47, 50, 56, 81, 115, 152, 63, 73, 336, 78, 511, 372:
 		// UNKNOWN_TABLE, _FUNCTION, _IDENTIFIER, _TYPE, _STORAGE, _DATABASE,
 		// _SETTING, _DIRECTION_OF_SORTING, _AGGREGATE_FUNCTION, _FORMAT,
 		// _DATABASE_ENGINE, _TYPE_OF_QUERY, _ROLE
@@ -759,6 +785,7 @@ var codeNames = map[int]string{
 	62: "SYNTAX_ERROR", 164: "READONLY", 210: "NETWORK_ERROR", 271: "CANNOT_DECOMPRESS", 307: "TOO_MANY_BYTES",
 	354: "ZLIB_INFLATE_FAILED", 448: "BROTLI_READ_FAILED", 561: "ZSTD_DECODER_FAILED",
 	394: "QUERY_WAS_CANCELLED", 516: "AUTHENTICATION_FAILED", 1002: "UNKNOWN_EXCEPTION",
+	159: "TIMEOUT_EXCEEDED", 372: "SESSION_NOT_FOUND", 373: "SESSION_IS_LOCKED",
 }
 
 func codeName(code int) string {

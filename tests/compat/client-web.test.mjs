@@ -20,6 +20,22 @@ describe('@clickhouse/client-web', () => {
     await client.close();
   });
 
+  test('session_id: SET and temporary tables last across the session\'s requests', async () => {
+    const sess = createClient({ ...QUIET, url: CLICKHOUSE_URL, database: DATABASE, session_id: `compat-${RUN}` });
+    const other = createClient({ ...QUIET, url: CLICKHOUSE_URL, database: DATABASE, session_id: `compat-other-${RUN}` });
+    try {
+      await sess.command({ query: 'SET max_threads = 3' });
+      await sess.command({ query: 'CREATE TEMPORARY TABLE tmp_compat (x UInt8)' });
+      await sess.insert({ table: 'tmp_compat', values: [{ x: 1 }, { x: 2 }], format: 'JSONEachRow' });
+      const rs = await sess.query({ query: "SELECT toUInt8(count()) AS n, toUInt8(getSetting('max_threads')) AS t FROM tmp_compat", format: 'JSONEachRow' });
+      assert.deepEqual(await rs.json(), [{ n: 2, t: 3 }]);
+      await assert.rejects(other.query({ query: 'SELECT count() FROM tmp_compat', format: 'JSON' }), (e) => e instanceof ClickHouseError && e.code === '60');
+    } finally {
+      await sess.close();
+      await other.close();
+    }
+  });
+
   test('ping()', async () => {
     const r = await client.ping();
     assert.equal(r.success, true, r.error?.message);
