@@ -62,12 +62,18 @@ async function replay(base, eventsFile, outDir, times) {
         root.innerHTML = '';
         const replayer = new rrweb.Replayer(events, { root, showWarning: false, mouseTail: false, skipInactive: false });
         replayer.pause(at - events[0].timestamp);
-        // The replayed page renders asynchronously; on a loaded machine that
-        // can take a while, so wait for content rather than a fixed time.
-        for (let waited = 0; waited < 15000; waited += 100) {
+        // The replayed page renders asynchronously, the full snapshot first
+        // and the changes after it; on a loaded machine that can take a
+        // while, so wait until what it shows has content and has stopped
+        // changing (half a second unchanged) rather than a fixed time.
+        let seen = '', stableFor = 0;
+        for (let waited = 0; waited < 20000; waited += 100) {
           await new Promise((r) => setTimeout(r, 100));
           const d = replayer.iframe.contentDocument;
-          if (waited >= 400 && d && d.body && d.body.innerText.trim() !== '') break;
+          const now = d && d.body ? d.body.innerText + '\u0000' + [...d.querySelectorAll('input')].map((el) => el.value).join('\u0000') : '';
+          stableFor = now === seen ? stableFor + 100 : 0;
+          seen = now;
+          if (waited >= 400 && now.trim() !== '' && stableFor >= 500) break;
         }
         const doc = replayer.iframe.contentDocument;
         return {
