@@ -61,7 +61,9 @@ async function replay(base, eventsFile, outDir, times) {
         const root = document.getElementById('player');
         root.innerHTML = '';
         const replayer = new rrweb.Replayer(events, { root, showWarning: false, mouseTail: false, skipInactive: false });
-        replayer.pause(at - events[0].timestamp);
+        // Offsets count from the earliest event: rows come ordered by the
+        // second (HyperDX's TimestampTime), so events[0] need not be it.
+        replayer.pause(at - Math.min(...events.map((e) => e.timestamp)));
         // The replayed page renders asynchronously, the full snapshot first
         // and the changes after it; on a loaded machine that can take a
         // while, so wait until what it shows has content and has stopped
