@@ -64,6 +64,7 @@ type rawJSON []byte
 // journey is one simulated user's session.
 type journey struct {
 	id       string
+	session  string // the user's session id, sent with every request as baggage
 	category string
 	pattern  string
 	rng      *mrand.Rand
@@ -81,6 +82,15 @@ func newTraceID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// newSessionID makes a session id as a browser SDK does: random, one per
+// visit, nothing in it but identity.
+func newSessionID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func newSpanID() string {
@@ -136,6 +146,9 @@ func (j *journey) send(traceID, method, path string, body any) result {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("traceparent", "00-"+traceID+"-"+newSpanID()+"-01")
+	// The session travels with the trace as W3C baggage, as a browser SDK
+	// sends it; the shop's edge records it on its span.
+	req.Header.Set("baggage", "session.id="+j.session)
 	req.Header.Set("User-Agent", "otelcol-agentic-loadgen/1")
 	resp, err := j.r.client.Do(req)
 	if err != nil {

@@ -245,7 +245,7 @@ func (r *runner) generate(genCtx, jctx context.Context, wg *sync.WaitGroup) {
 		case slots <- struct{}{}:
 		}
 		cat, pat := pk.pick(master)
-		j := &journey{id: fmt.Sprintf("j-%06d", n), category: cat, pattern: pat,
+		j := &journey{id: fmt.Sprintf("j-%06d", n), session: newSessionID(), category: cat, pattern: pat,
 			rng: rand.New(rand.NewPCG(master.Uint64(), uint64(n))), r: r, ctx: jctx}
 		r.active.Add(1)
 		wg.Go(func() {

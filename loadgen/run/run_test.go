@@ -109,9 +109,30 @@ func TestRunAgainstShop(t *testing.T) {
 	// Every trace the window lists reached the shop, through the frontend.
 	require.NoError(t, shop.Flush(context.Background()))
 	seen := map[string]bool{}
+	sessionOf := map[string]string{} // trace id -> session the frontend recorded
 	for _, sp := range cap.Spans() {
 		if sp.Service == "frontend" {
 			seen[sp.TraceID] = true
+			if sp.Kind == "Server" {
+				sessionOf[sp.TraceID] = sp.Attrs["session.id"]
+			}
+		}
+	}
+	// Each journey is one session: all its requests carried the session id
+	// the ground truth names, and no other journey's did.
+	owner := map[string]string{}
+	for _, r := range records {
+		if r["kind"] != run.KindErrorJourney && r["kind"] != run.KindAnomalous && r["kind"] != run.KindEdgeCase {
+			continue
+		}
+		session, _ := r["session_id"].(string)
+		require.Len(t, session, 36, "journey %v", r["journey_id"])
+		assert.Empty(t, owner[session], "session %s of two journeys", session)
+		owner[session] = r["journey_id"].(string)
+		for _, id := range r["trace_ids"].([]any) {
+			if seen[id.(string)] {
+				assert.Equal(t, session, sessionOf[id.(string)], "trace %s of journey %v", id, r["journey_id"])
+			}
 		}
 	}
 	for _, id := range w.TraceIDs {

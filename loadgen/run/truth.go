@@ -61,6 +61,7 @@ type RequestRecord struct {
 type JourneyRecord struct {
 	Kind      string          `json:"kind"`
 	JourneyID string          `json:"journey_id"`
+	SessionID string          `json:"session_id"`
 	Category  string          `json:"category"`
 	Pattern   string          `json:"pattern"`
 	Expect    string          `json:"expect"`
@@ -229,7 +230,7 @@ func (t *truth) journeyDone(j *journey) {
 	if !ok {
 		return
 	}
-	rec := JourneyRecord{Kind: kind, JourneyID: j.id, Category: j.category, Pattern: j.pattern,
+	rec := JourneyRecord{Kind: kind, JourneyID: j.id, SessionID: j.session, Category: j.category, Pattern: j.pattern,
 		Expect: lookupPattern(j.pattern).expect, Start: j.start, End: j.end, TraceIDs: j.traces, Notes: j.notes}
 	if rec.TraceIDs == nil {
 		rec.TraceIDs = []string{}

@@ -208,6 +208,43 @@ func TestOneTracePerUserAction(t *testing.T) {
 	assert.NotEmpty(t, res)
 }
 
+// The client's session comes as W3C baggage; the frontend, the edge,
+// records it on its server span, and no other service does.
+func TestFrontendRecordsTheSession(t *testing.T) {
+	t.Parallel()
+	s := startShop(t, nil)
+	withSession, without := newTraceID(), newTraceID()
+	for _, id := range []string{withSession, without} {
+		req, err := http.NewRequest(http.MethodGet, s.FrontendURL()+"/products/11", nil)
+		require.NoError(t, err)
+		req.Header.Set("traceparent", "00-"+id+"-00f067aa0ba902b7-01")
+		if id == withSession {
+			req.Header.Set("baggage", "session.id=3f2a9c1e-77b0-4d5e-9a61-0c8e2b4f1d90,other=x")
+		}
+		res, err := httpClient.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, res.Body.Close())
+		require.Equal(t, http.StatusOK, res.StatusCode)
+	}
+	s.flush(t)
+	var recorded, servers int
+	for _, sp := range s.cap.Spans() {
+		switch {
+		case sp.TraceID == withSession && sp.Service == "frontend" && sp.Kind == "Server":
+			assert.Equal(t, "3f2a9c1e-77b0-4d5e-9a61-0c8e2b4f1d90", sp.Attrs["session.id"])
+			assert.NotContains(t, sp.Attrs, "other")
+			recorded++
+		case sp.TraceID == withSession || sp.TraceID == without:
+			assert.NotContains(t, sp.Attrs, "session.id", "%s %s", sp.Service, sp.Name)
+			if sp.Kind == "Server" {
+				servers++
+			}
+		}
+	}
+	assert.Equal(t, 1, recorded)
+	assert.Positive(t, servers, "inventory served both")
+}
+
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	s := startShop(t, nil)

@@ -19,6 +19,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -132,6 +133,10 @@ type server struct {
 	// accessLog logs every request at INFO once answered, as an edge
 	// service's access log does.
 	accessLog bool
+	// sessionAttr records the client's session (the session.id baggage
+	// member its SDK sends) on the server span, as an edge service does so
+	// that a session's requests can be found and judged together.
+	sessionAttr bool
 }
 
 func newServer(name string, env Env) *server {
@@ -163,6 +168,11 @@ func (s *server) route(pattern string, h handlerFunc, guarded bool) {
 		ctx := r.Context()
 		span := trace.SpanFromContext(ctx)
 		span.SetAttributes(semconv.HTTPRoute(route))
+		if s.sessionAttr {
+			if id := baggage.FromContext(ctx).Member(string(semconv.SessionIDKey)).Value(); id != "" {
+				span.SetAttributes(semconv.SessionID(truncate(id, 128)))
+			}
+		}
 		if s.accessLog {
 			rec := &statusRecorder{ResponseWriter: w}
 			w = rec

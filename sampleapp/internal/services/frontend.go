@@ -31,6 +31,7 @@ func NewFrontend(env Env, web fs.FS) *FrontendService {
 		recs:      newClient(env, Frontend, Recommendations),
 	}
 	s.accessLog = true
+	s.sessionAttr = true
 	static := http.FileServerFS(web)
 	assets := http.StripPrefix("/static", static)
 	s.handle("GET /", func(w http.ResponseWriter, r *http.Request) error {

@@ -11,7 +11,8 @@
 //    OTLP/HTTP JSON to <rrwebEndpoint>/v1/traces with the resource
 //    attributes service.name and rum.sessionId (HyperDX lists sessions from
 //    such spans), and its trace id rides along in the next rrweb batch
-//    (trace_ids), so a failing backend trace leads to its session. Each
+//    (trace_ids), so a failing backend trace leads to its session; the
+//    session id goes with each call as W3C baggage (session.id). Each
 //    recorded page also sends a "record init" span, as HyperDX's recorder
 //    does: HyperDX's session list shows only sessions that have one.
 //
@@ -140,7 +141,9 @@
     const spanId = randomHex(8);
     const url = new URL(path, location.href);
     route = route || url.pathname;
-    const headers = { traceparent: `00-${traceId}-${spanId}-01` };
+    // The session rides along as W3C baggage: the shop's edge records it on
+    // its span, so the backend sees one visitor's requests together.
+    const headers = { traceparent: `00-${traceId}-${spanId}-01`, baggage: `session.id=${encodeURIComponent(sessionId)}` };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const start = nowNanos();
     let status = 0;
