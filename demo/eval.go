@@ -349,8 +349,9 @@ func scoreAnomalies(ctx context.Context, col *Collector, t *Truth) (AnomalyResul
 		return res, fmt.Errorf("ground truth lacks run_start/run_end")
 	}
 	// The fullest row of each trace (one whose spans arrived in parts may
-	// also have a row of its first part), as the tools read it.
-	sql := fmt.Sprintf(`SELECT TraceId, argMax(is_anomaly, span_count) FROM traces_with_embeddings
+	// also have a row of its first part; one whose session turned out
+	// abnormal later also has a revised, flagged row), as the tools read it.
+	sql := fmt.Sprintf(`SELECT TraceId, argMax(is_anomaly, (span_count, is_anomaly)) FROM traces_with_embeddings
 		WHERE ServiceName = 'frontend' AND Timestamp BETWEEN toDateTime64('%s', 9) AND toDateTime64('%s', 9)
 		GROUP BY TraceId FORMAT TabSeparated`,
 		start.Add(-time.Second).UTC().Format("2006-01-02 15:04:05.000000"), end.Add(30*time.Second).UTC().Format("2006-01-02 15:04:05.000000"))

@@ -292,12 +292,14 @@ LIMIT {k:UInt32}`
 
 // fullestTraceRows is traces_with_embeddings in the window, one row per
 // trace: a trace whose spans arrived in parts may also have a row of its
-// first part, and the row of the whole trace has the most spans.
+// first part, and the row of the whole trace has the most spans; a trace
+// whose session turned out abnormal later has a revised row as full,
+// flagged, which is the one that counts.
 const fullestTraceRows = `SELECT * FROM traces_with_embeddings
     WHERE Timestamp >= {since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
       AND ({service:String} = '' OR ServiceName = {service:String}
            OR has(arrayMap(x -> splitByChar(' ', x)[1], splitByString(' -> ', span_sequence)), {service:String}))
-    ORDER BY TraceId, span_count DESC
+    ORDER BY TraceId, span_count DESC, is_anomaly DESC
     LIMIT 1 BY TraceId`
 
 func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolRequest, in DetectAnomalousTracesInput) (*sdk.CallToolResult, DetectAnomalousTracesOutput, error) {

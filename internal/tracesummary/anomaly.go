@@ -14,6 +14,7 @@ const (
 	AnomalyLatency         = "latency"
 	AnomalyRetryStorm      = "retry_storm"
 	AnomalyUnusualSequence = "unusual_sequence"
+	AnomalyRequestRate     = "request_rate"
 )
 
 const (
@@ -67,6 +68,27 @@ type ModelConfig struct {
 	// MaxPaths bounds the paths and error signatures remembered over all
 	// operations; the least recently seen is forgotten first.
 	MaxPaths int
+	// MaxSessions bounds the client sessions (Summary.Session) followed at
+	// once; the least recently seen is forgotten first. Negative disables
+	// judging traces within their session.
+	MaxSessions int
+	// SessionRare: a session behaviour (a run of requests back to back, a
+	// request without the one that normally precedes it) that fewer than
+	// this share of sessions show is anomalous, and so is the rest of a
+	// session that showed it.
+	SessionRare float64
+	// SessionFastGap: a request sent within this fraction of the usual
+	// pause between a session's requests (the median) after the previous
+	// one ended follows it back to back.
+	SessionFastGap float64
+	// SessionIdle: a session unseen this long is over; its id starts a new
+	// one.
+	SessionIdle time.Duration
+	// SessionSettle is how long after a trace ends (in the traces' time)
+	// its place in the session's order is judged, if the session's next
+	// request has not come first: by then the requests before it have
+	// arrived, whatever order their traces were released in.
+	SessionSettle time.Duration
 }
 
 func (c ModelConfig) withDefaults() ModelConfig {
@@ -106,6 +128,21 @@ func (c ModelConfig) withDefaults() ModelConfig {
 	if c.MaxPaths <= 0 {
 		c.MaxPaths = defaultMaxPaths
 	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = defaultMaxSessions
+	}
+	if c.SessionRare <= 0 || c.SessionRare >= 1 {
+		c.SessionRare = defaultSessionRare
+	}
+	if c.SessionFastGap <= 0 || c.SessionFastGap >= 1 {
+		c.SessionFastGap = defaultSessionFastGap
+	}
+	if c.SessionIdle <= 0 {
+		c.SessionIdle = defaultSessionIdle
+	}
+	if c.SessionSettle <= 0 {
+		c.SessionSettle = defaultSessionSettle
+	}
 	return c
 }
 
@@ -128,6 +165,14 @@ type Score struct {
 	// ErrorShare is the same for the trace's error signature (which
 	// operations failed); 0 without errors.
 	ErrorShare float64
+	// Session is the anomaly type of the trace's client session ("" when
+	// the session looks ordinary or is unknown).
+	Session string
+	// Revised lists traces judged ordinary when they came whose verdict
+	// is now anomalous: this trace showed their session abnormal, or the
+	// requests before one of them have all arrived now and it was out of
+	// order. (Only the latest few traces of a session are remembered.)
+	Revised []Revision
 }
 
 // Model learns, online and per entry operation, what is normal: how often
@@ -138,10 +183,15 @@ type Score struct {
 // to (an error path that recurs at a steady rate — a declined card, a 404 —
 // is how the system behaves, not news), when its path is new or spiking in
 // an operation whose paths normally recur, when it is far slower than the
-// operation's usual, or when it holds a retry storm. Everything is learned
-// from the traffic itself: there is no training step. Memory is bounded by
-// MaxOperations and MaxPaths. Time is the traces' own (their end), so a
-// replay judges as the live pipeline did. Safe for concurrent use.
+// operation's usual, or when it holds a retry storm. A trace that names its
+// client session (Summary.Session) is also judged within it: a session that
+// sends requests back to back as sessions rarely do, or a request without
+// the one sessions normally send before it (a payment with no checkout), is
+// anomalous, and so are its later requests (see judgeSession). Everything
+// is learned from the traffic itself: there is no training step. Memory is
+// bounded by MaxOperations, MaxPaths and MaxSessions. Time is the traces'
+// own (their end), so a replay judges as the live pipeline did. Safe for
+// concurrent use.
 type Model struct {
 	cfg   ModelConfig
 	mu    sync.Mutex
@@ -151,6 +201,7 @@ type Model struct {
 	tauS  float64    // time constants in ns
 	tauL  float64
 	nPath int
+	sess  *sessionModel
 }
 
 type opStats struct {
@@ -203,7 +254,7 @@ func (r *rate) add(w float64) { r.s += w; r.l += w }
 func NewModel(cfg ModelConfig) *Model {
 	cfg = cfg.withDefaults()
 	return &Model{cfg: cfg, ops: map[string]*opStats{}, lru: list.New(),
-		tauS: float64(cfg.ShortWindow), tauL: float64(cfg.LongWindow)}
+		tauS: float64(cfg.ShortWindow), tauL: float64(cfg.LongWindow), sess: newSessionModel()}
 }
 
 // Observe scores a trace against what is normal for its entry operation and
@@ -312,6 +363,13 @@ func (m *Model) observe(op *opStats, s Summary, vec []float32, now int64) Score 
 		}
 	}
 
+	// The session: how this request follows the session's earlier ones.
+	kind, revised := m.judgeSession(s, now)
+	if kind != AnomalyNone {
+		reasons = append(reasons, reason{kind, 1})
+	}
+	sc.Session, sc.Revised = kind, revised
+
 	if cfg.SequenceDistance > 0 && warm && op.nVec > 0 {
 		sc.Distance = cosineDistance(op.centroid, vec)
 	}
@@ -319,7 +377,7 @@ func (m *Model) observe(op *opStats, s Summary, vec []float32, now int64) Score 
 	for _, r := range reasons {
 		sc.Value += r.weight
 	}
-	for _, kind := range []string{AnomalyRetryStorm, AnomalyError, AnomalyLatency, AnomalyUnusualSequence} {
+	for _, kind := range []string{AnomalyRetryStorm, AnomalyError, AnomalyLatency, AnomalyUnusualSequence, AnomalyRequestRate} {
 		for _, r := range reasons {
 			if r.kind == kind && sc.Type == "" {
 				sc.Type = kind

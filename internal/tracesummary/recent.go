@@ -86,6 +86,20 @@ func (r *Recent) Keep(traceID string, payload any) {
 	}
 }
 
+// Kept returns the payload Keep stored with a remembered trace (nil when
+// the trace is not remembered or has none).
+func (r *Recent) Kept(traceID string) any {
+	if !r.Enabled() {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t := r.traces[traceID]; t != nil {
+		return t.payload
+	}
+	return nil
+}
+
 // Len is how many traces are remembered.
 func (r *Recent) Len() int {
 	r.mu.Lock()

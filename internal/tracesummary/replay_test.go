@@ -8,8 +8,10 @@ package tracesummary
 //	            SELECT TraceId, SpanId, ParentSpanId, ServiceName, SpanName, SpanKind,
 //	              StatusCode, toUnixTimestamp64Nano(Timestamp), Duration,
 //	              SpanAttributes['http.response.status_code'],
-//	              arrayStringConcat(arrayMap(a -> a['exception.type'], Events.Attributes), '|')
+//	              arrayStringConcat(arrayMap(a -> a['exception.type'], Events.Attributes), '|'),
+//	              SpanAttributes['session.id']
 //	            FROM otel_traces ORDER BY Timestamp FORMAT TabSeparated
+//	            (the last column is optional: data from before sessions)
 //	truth.jsonl loadgen's ground truth (`agentic-eval --data-dir DIR` keeps it
 //	            as DIR/truth.jsonl)
 //
@@ -24,16 +26,23 @@ package tracesummary
 // of an anomalous journey or a failed trace of a fault window. The ground
 // truth is read only to score, never by the model.
 //
+// Two scores are logged: the verdicts as each trace was judged when it came
+// ("judged online"), and with the verdicts the model raised later
+// (Score.Revised: the session turned out abnormal), which the processor
+// stores as revised rows and the eval reads.
+//
 // TRACESUMMARY_REPLAY_VERBOSE=1 adds flag rates per journey pattern and per
 // anomaly type; TRACESUMMARY_REPLAY_DUMP=group/pattern[:flagged|missed]
-// prints such traces with their scores; TRACESUMMARY_REPLAY_CONFIG takes a
-// ModelConfig as JSON.
+// prints such traces with their scores; TRACESUMMARY_REPLAY_SESSIONS (same
+// form) prints sessions holding such traces request by request;
+// TRACESUMMARY_REPLAY_CONFIG takes a ModelConfig as JSON.
 
 import (
 	"bufio"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -78,6 +87,9 @@ func readReplaySpans(t *testing.T, path string) map[string][]replaySpan {
 			} else if c[9] != "" {
 				s.ErrorType = "status " + c[9]
 			}
+		}
+		if len(c) > 11 {
+			s.Session = c[11]
 		}
 		out[c[0]] = append(out[c[0]], replaySpan{traceID: c[0], span: s, arrive: arrival(s)})
 	}
@@ -258,6 +270,7 @@ func TestReplayEval(t *testing.T) {
 		fault   bool     // started while a fault window was open
 	}
 	pred := map[string]*verdict{}
+	revised := map[string]bool{} // earlier traces of sessions found abnormal later
 	// TRACESUMMARY_REPLAY_DUMP=group/pattern[:flagged|missed] prints the
 	// groups of those traces with their scores.
 	dumpWant, dumpFlag, _ := strings.Cut(os.Getenv("TRACESUMMARY_REPLAY_DUMP"), ":")
@@ -268,6 +281,13 @@ func TestReplayEval(t *testing.T) {
 		recent = nil
 	}
 	merged := 0
+	type sessionStep struct {
+		id      string
+		s       Summary
+		sc      Score
+		release time.Time
+	}
+	sessions := map[string][]sessionStep{}
 	for _, g := range groups {
 		all, prev, _ := recent.Add(g.traceID, g.spans, g.release)
 		if prev > 0 {
@@ -279,6 +299,9 @@ func TestReplayEval(t *testing.T) {
 			t.Fatal(err)
 		}
 		sc := m.Observe(s, vecs[0])
+		if s.Session != "" {
+			sessions[s.Session] = append(sessions[s.Session], sessionStep{id: g.traceID, s: s, sc: sc, release: g.release})
+		}
 		root := all[s.RootIndex]
 		if root.Service != "frontend" || root.Start.Before(lo) || root.Start.After(hi) {
 			continue
@@ -303,10 +326,74 @@ func TestReplayEval(t *testing.T) {
 			v.types[sc.Type] = true
 		}
 		v.fault = v.fault || truth.inFault(root.Start)
+		for _, r := range sc.Revised {
+			revised[r.TraceID] = true
+		}
 		v.keys = append(v.keys, fmt.Sprintf("%s|%x|%x|%v", s.RootOperation, s.Shape, s.ErrorSignature, s.RetryRun >= 3))
 	}
 	elapsed := time.Since(t0)
+	// TRACESUMMARY_REPLAY_SESSIONS=group/pattern[:flagged|missed] prints
+	// sessions of those traces (a trace of the kind asked for in them)
+	// request by request, with the gaps between requests.
+	if want := os.Getenv("TRACESUMMARY_REPLAY_SESSIONS"); want != "" {
+		want, flag, _ := strings.Cut(want, ":")
+		n := 0
+		ids := make([]string, 0, len(sessions))
+		for id := range sessions {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			steps := sessions[id]
+			match := false
+			for _, st := range steps {
+				key := truth.group[st.id] + "/" + truth.pattern[st.id]
+				if truth.group[st.id] == "" {
+					key = "normal/"
+				}
+				match = match || (strings.HasPrefix(key, want) && (flag == "" || (flag == "flagged") == (st.sc.IsAnomaly || revised[st.id])))
+			}
+			if !match || n >= 12 {
+				continue
+			}
+			n++
+			sort.Slice(steps, func(i, j int) bool { return steps[i].s.Start.Before(steps[j].s.Start) })
+			var b strings.Builder
+			var prevEnd time.Time
+			for _, st := range steps {
+				gap := time.Duration(0)
+				if !prevEnd.IsZero() {
+					gap = st.s.Start.Sub(prevEnd)
+				}
+				prevEnd = st.s.Start.Add(st.s.Duration)
+				fmt.Fprintf(&b, "\n    +%-8s %-28s dur=%-7s errs=%d flagged=%-5v %-16s session=%-16s revised=%v release=+%s",
+					gap.Round(time.Millisecond), st.s.RootOperation, st.s.Duration.Round(time.Millisecond), st.s.ErrorCount,
+					st.sc.IsAnomaly, st.sc.Type, st.sc.Session, revised[st.id], st.release.Sub(st.s.Start).Round(time.Millisecond))
+			}
+			st := steps[0]
+			t.Logf("session %s %s/%s @%s:%s", id[:8], truth.group[st.id], truth.pattern[st.id], st.s.Start.Sub(truth.start).Round(time.Second), b.String())
+		}
+	}
 
+	// Online: each trace's verdict when it was judged. Revised: with the
+	// verdicts raised later, when its session was found abnormal.
+	var otp, ofp, ofn int
+	for id, v := range pred {
+		switch pos := truth.positive[id]; {
+		case v.flagged && pos:
+			otp++
+		case v.flagged:
+			ofp++
+		case pos:
+			ofn++
+		}
+		if revised[id] && !v.flagged {
+			v.flagged = true
+			v.types["(revised)"] = true
+		}
+	}
+	op, or := float64(otp)/float64(max(otp+ofp, 1)), float64(otp)/float64(max(otp+ofn, 1))
+	t.Logf("judged online: TP %d FP %d FN %d precision %.3f recall %.3f F1 %.3f", otp, ofp, ofn, op, or, 2*op*or/math.Max(op+or, 1e-9))
 	var tp, fp, fn, tn int
 	type cnt struct{ flagged, all int }
 	byGroup, byPattern, byType := map[string]*cnt{}, map[string]*cnt{}, map[string]int{}

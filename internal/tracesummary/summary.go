@@ -42,6 +42,11 @@ type Span struct {
 	// ErrorType tells one failure of an operation from another: the
 	// exception type recorded on the span, or its status code.
 	ErrorType string
+	// Session is the client session the request belongs to, as the
+	// service that received it recorded it (the session.id attribute an
+	// edge service takes from the W3C baggage the client sent); empty
+	// when unknown.
+	Session string
 }
 
 // entry reports whether a span is where a request enters a service.
@@ -54,10 +59,14 @@ type Summary struct {
 	RootService   string
 	RootOperation string // "service name" of the entry span
 	RootIndex     int    // index of the entry span in the input
-	Sequence      string // "svc op -> svc op -> …" in call order
-	Duration      time.Duration
-	SpanCount     int
-	ErrorCount    int
+	Session       string // the entry span's session, "" when unknown
+	// EntryEnd is when the entry span ended: when the caller got its
+	// answer (work the request left running may end later).
+	EntryEnd   time.Time
+	Sequence   string // "svc op -> svc op -> …" in call order
+	Duration   time.Duration
+	SpanCount  int
+	ErrorCount int
 	// Steps are the spans in call order (depth-first, children by start).
 	Steps []Step
 	// MaxRepeat is the longest run of consecutive identical calls made by
@@ -68,6 +77,10 @@ type Summary struct {
 	// re-sent into the trace by its caller (repeated entry spans at the
 	// root), or calls among which some failed.
 	RetryRun int
+	// Resent is the longest run of the entry request re-sent into the
+	// trace by its caller (repeated entry spans at the root): a client's
+	// retrying, rather than a service's.
+	Resent int
 	// Shape identifies the path the trace took: the call tree with each
 	// node's label and own error status, children as a multiset (their
 	// order, which concurrency shuffles, is ignored) and runs of identical
@@ -150,6 +163,8 @@ func Summarize(traceID string, spans []Span) Summary {
 	root := spans[s.RootIndex]
 	s.RootService = root.Service
 	s.RootOperation = label(root)
+	s.Session = root.Session
+	s.EntryEnd = root.End
 
 	visited := make([]bool, len(spans))
 	var walk func(i, depth int)
@@ -199,6 +214,9 @@ func (s *Summary) shape(spans []Span, roots []int, children map[int][]int) {
 			s.MaxRepeat = max(s.MaxRepeat, run)
 			if run > 1 && (anyFailed || (atRoot && allEntry)) {
 				s.RetryRun = max(s.RetryRun, run)
+			}
+			if run > 1 && atRoot && allEntry {
+				s.Resent = max(s.Resent, run)
 			}
 		}
 		// The multiset of the calls' shapes: sorted, each distinct shape

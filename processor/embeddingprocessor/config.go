@@ -51,6 +51,13 @@ type TracesConfig struct {
 	// LateSpanMaxSpans spans are remembered.
 	LateSpanWindow   time.Duration `mapstructure:"late_span_window"`
 	LateSpanMaxSpans int           `mapstructure:"late_span_max_spans"`
+	// SessionAttribute names the attribute (of the entry span, else of its
+	// resource) that says which client session a trace belongs to; empty
+	// disables judging traces within their session. At most MaxSessions
+	// sessions are followed at once.
+	SessionAttribute string  `mapstructure:"session_attribute"`
+	MaxSessions      int     `mapstructure:"max_sessions"`
+	SessionRare      float64 `mapstructure:"session_rare"`
 }
 
 func createDefaultConfig() *Config {
@@ -59,7 +66,8 @@ func createDefaultConfig() *Config {
 		Logs:     LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192},
 		Traces: TracesConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
 			ShortWindow: 30 * time.Second, LongWindow: 15 * time.Minute, MaxPaths: 16384,
-			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000},
+			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000,
+			SessionAttribute: "session.id", MaxSessions: 100000, SessionRare: 0.05},
 		FailureLogInterval: time.Minute,
 	}
 }
@@ -79,8 +87,11 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("logs.max_body_bytes must be positive"))
 	}
 	t := cfg.Traces
-	if t.MinSamples < 0 || t.RetryRun < 0 || t.MaxOperations < 0 || t.MaxPaths < 0 || t.LateSpanMaxSpans < 0 {
-		errs = append(errs, errors.New("traces.min_samples, retry_run, max_operations, max_paths and late_span_max_spans must not be negative"))
+	if t.MinSamples < 0 || t.RetryRun < 0 || t.MaxOperations < 0 || t.MaxPaths < 0 || t.LateSpanMaxSpans < 0 || t.MaxSessions < 0 {
+		errs = append(errs, errors.New("traces.min_samples, retry_run, max_operations, max_paths, late_span_max_spans and max_sessions must not be negative"))
+	}
+	if t.SessionRare < 0 || t.SessionRare >= 1 {
+		errs = append(errs, errors.New("traces.session_rare must be within [0, 1)"))
 	}
 	if t.LatencyZ < 0 || t.SequenceDistance < 0 || t.SequenceDistance > 2 {
 		errs = append(errs, errors.New("traces.latency_z must not be negative and traces.sequence_distance must be within [0, 2]"))

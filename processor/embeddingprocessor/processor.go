@@ -2,6 +2,7 @@ package embeddingprocessor
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +30,7 @@ type embedder struct {
 	recent      *tracesummary.Recent
 	minSeverity int32
 
-	embedded, skippedEmpty, failures, traces, anomalies metric.Int64Counter
+	embedded, skippedEmpty, failures, traces, anomalies, revised metric.Int64Counter
 
 	failMu      sync.Mutex
 	lastFailLog time.Time
@@ -56,6 +57,8 @@ func newEmbedder(cfg *Config, set processor.Settings) (*embedder, error) {
 			ShortWindow:      cfg.Traces.ShortWindow,
 			LongWindow:       cfg.Traces.LongWindow,
 			MaxPaths:         cfg.Traces.MaxPaths,
+			MaxSessions:      maxSessions(cfg.Traces),
+			SessionRare:      cfg.Traces.SessionRare,
 		}),
 		recent: tracesummary.NewRecent(cfg.Traces.LateSpanWindow, cfg.Traces.LateSpanMaxSpans),
 	}
@@ -69,6 +72,7 @@ func newEmbedder(cfg *Config, set processor.Settings) (*embedder, error) {
 		{&p.failures, "otelcol_processor_embedding_embedder_failures", "Batches the embedder failed on; their records flow on without vectors."},
 		{&p.traces, "otelcol_processor_embedding_traces_scored", "Whole traces summarised and scored."},
 		{&p.anomalies, "otelcol_processor_embedding_traces_anomalous", "Traces judged anomalous."},
+		{&p.revised, "otelcol_processor_embedding_traces_revised", "Traces emitted again as anomalous once a later request of their session showed the session abnormal."},
 	} {
 		if *c.dst, err = meter.Int64Counter(c.name, metric.WithDescription(c.desc), metric.WithUnit("{item}")); err != nil {
 			return nil, err
@@ -275,28 +279,27 @@ func (p *embedder) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 	summaries := make([]tracesummary.Summary, len(order))
 	roots := make([]*rootCopy, len(order))
 	texts := make([]string, len(order))
+	index := make(map[string]int, len(order))
 	for i, id := range order {
 		refs := byTrace[id]
 		spans := make([]tracesummary.Span, len(refs))
 		for j, r := range refs {
-			spans[j] = spanOf(r)
+			spans[j] = spanOf(r, p.cfg.Traces.SessionAttribute)
 		}
 		// A trace that ran longer than groupbytrace's wait arrives in
 		// parts: a later part is summarised with the earlier ones.
 		all, prev, earlier := p.recent.Add(id.String(), spans, now)
 		summaries[i] = tracesummary.Summarize(id.String(), all)
+		index[summaries[i].TraceID] = i
 		if ri := summaries[i].RootIndex; ri >= prev {
 			r := refs[ri-prev]
-			roots[i] = &rootCopy{rs: r.rs, ss: r.ss, span: r.span}
-		} else if rc, ok := earlier.(*rootCopy); ok {
-			roots[i] = rc
+			roots[i] = &rootCopy{rs: r.rs, ss: r.ss, span: r.span, batch: true}
+		} else if k, ok := earlier.(*kept); ok {
+			roots[i] = k.root
 		} else {
 			// The entry span came in a part no longer remembered; the
 			// earliest span of this part stands in.
-			roots[i] = &rootCopy{rs: refs[0].rs, ss: refs[0].ss, span: refs[0].span}
-		}
-		if p.recent.Enabled() {
-			p.recent.Keep(id.String(), roots[i].detach())
+			roots[i] = &rootCopy{rs: refs[0].rs, ss: refs[0].ss, span: refs[0].span, batch: true}
 		}
 		texts[i] = summaries[i].EmbedText
 	}
@@ -307,38 +310,49 @@ func (p *embedder) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 		// rule-based part of the score.
 		vecs = make([][]float32, len(texts))
 	}
+	// Judged in start order: a session's requests follow each other, and a
+	// batch holds them as their spans happened to arrive.
+	scores := make([]tracesummary.Score, len(order))
+	byStart := make([]int, len(order))
+	for i := range byStart {
+		byStart[i] = i
+	}
+	sort.SliceStable(byStart, func(a, b int) bool { return summaries[byStart[a]].Start.Before(summaries[byStart[b]].Start) })
+	var revise []tracesummary.Revision
+	for _, i := range byStart {
+		scores[i] = p.model.Observe(summaries[i], vecs[i])
+		for _, r := range scores[i].Revised {
+			if j, ok := index[r.TraceID]; ok {
+				// In this batch: not emitted yet.
+				scores[j].IsAnomaly = true
+				if scores[j].Type == tracesummary.AnomalyNone {
+					scores[j].Type = r.Type
+				}
+				continue
+			}
+			revise = append(revise, r)
+		}
+	}
 	model := p.cache.Model()
 	var anomalous int64
 	for i := range order {
 		s := summaries[i]
-		root := roots[i]
-		rs := out.ResourceSpans().AppendEmpty()
-		root.rs.Resource().CopyTo(rs.Resource())
-		ss := rs.ScopeSpans().AppendEmpty()
-		root.ss.Scope().CopyTo(ss.Scope())
-		span := ss.Spans().AppendEmpty()
-		root.span.CopyTo(span)
-		// The root span's own timing stays; the trace's extent goes in attributes.
-		attrs := span.Attributes()
-		attrs.PutStr(vecattr.SpanSequence, s.Sequence)
-		attrs.PutStr(vecattr.RootOperation, s.RootOperation)
-		attrs.PutInt(vecattr.SpanCount, int64(s.SpanCount))
-		attrs.PutInt(vecattr.ErrorCount, int64(s.ErrorCount))
-		attrs.PutInt(vecattr.TotalDuration, s.Duration.Nanoseconds())
-		var sc tracesummary.Score
-		if vecs[i] != nil {
-			sc = p.model.Observe(s, vecs[i])
-			attrs.PutEmptyBytes(vecattr.Vector).FromRaw(vecattr.Encode(vecs[i]))
-			attrs.PutStr(vecattr.Model, model)
-		} else {
-			sc = p.model.Observe(s, nil)
+		row := traceRow{sequence: s.Sequence, operation: s.RootOperation, text: s.EmbedText, spans: s.SpanCount,
+			errors: s.ErrorCount, duration: s.Duration, score: scores[i].Value, anomaly: scores[i].IsAnomaly, kind: scores[i].Type}
+		p.emit(out, roots[i], row, vecs[i], model)
+		if p.recent.Enabled() {
+			root := roots[i]
+			if root.batch {
+				root = root.detach()
+			}
+			p.recent.Keep(s.TraceID, &kept{root: root, row: row})
 		}
-		attrs.PutDouble(vecattr.AnomalyScore, sc.Value)
-		attrs.PutBool(vecattr.IsAnomaly, sc.IsAnomaly)
-		attrs.PutStr(vecattr.AnomalyType, sc.Type)
-		if sc.IsAnomaly {
+		if row.anomaly {
 			anomalous++
 		}
+	}
+	if len(revise) > 0 {
+		anomalous += p.revise(ctx, out, revise, model)
 	}
 	p.traces.Add(ctx, int64(len(order)))
 	if anomalous > 0 {
@@ -350,12 +364,93 @@ func (p *embedder) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 	return out, nil
 }
 
+// kept is what the processor remembers of a trace it has emitted: its entry
+// span, for the trace's later parts, and its row, for a revised verdict.
+type kept struct {
+	root *rootCopy
+	row  traceRow
+}
+
+// traceRow is what the emitted span of a trace carries besides the entry span.
+type traceRow struct {
+	sequence, operation, text string
+	spans, errors             int
+	duration                  time.Duration
+	score                     float64
+	anomaly                   bool
+	kind                      string
+}
+
+// emit appends the span of one trace: a copy of its entry span with the
+// trace's attributes. vec may be nil.
+func (p *embedder) emit(out ptrace.Traces, root *rootCopy, row traceRow, vec []float32, model string) {
+	rs := out.ResourceSpans().AppendEmpty()
+	root.rs.Resource().CopyTo(rs.Resource())
+	ss := rs.ScopeSpans().AppendEmpty()
+	root.ss.Scope().CopyTo(ss.Scope())
+	span := ss.Spans().AppendEmpty()
+	root.span.CopyTo(span)
+	// The root span's own timing stays; the trace's extent goes in attributes.
+	attrs := span.Attributes()
+	attrs.PutStr(vecattr.SpanSequence, row.sequence)
+	attrs.PutStr(vecattr.RootOperation, row.operation)
+	attrs.PutInt(vecattr.SpanCount, int64(row.spans))
+	attrs.PutInt(vecattr.ErrorCount, int64(row.errors))
+	attrs.PutInt(vecattr.TotalDuration, row.duration.Nanoseconds())
+	if vec != nil {
+		attrs.PutEmptyBytes(vecattr.Vector).FromRaw(vecattr.Encode(vec))
+		attrs.PutStr(vecattr.Model, model)
+	}
+	attrs.PutDouble(vecattr.AnomalyScore, row.score)
+	attrs.PutBool(vecattr.IsAnomaly, row.anomaly)
+	attrs.PutStr(vecattr.AnomalyType, row.kind)
+}
+
+// revise emits the rows of traces emitted earlier as ordinary whose session
+// turned out abnormal, with the verdict raised (readers take, of a trace's
+// fullest rows, the flagged one). A trace no longer remembered keeps its
+// row. It returns how many were emitted.
+func (p *embedder) revise(ctx context.Context, out ptrace.Traces, revs []tracesummary.Revision, model string) int64 {
+	var (
+		ks    []*kept
+		texts []string
+	)
+	for _, r := range revs {
+		k, ok := p.recent.Kept(r.TraceID).(*kept)
+		if !ok || k.row.anomaly {
+			continue
+		}
+		row := k.row
+		row.anomaly, row.kind = true, r.Type
+		row.score++
+		k = &kept{root: k.root, row: row}
+		p.recent.Keep(r.TraceID, k)
+		ks = append(ks, k)
+		texts = append(texts, row.text)
+	}
+	if len(ks) == 0 {
+		return 0
+	}
+	// The vectors were embedded moments ago: the cache has them.
+	vecs, err := p.cache.Embed(ctx, texts)
+	if err != nil {
+		p.embedFailed(ctx, err, len(texts))
+		vecs = make([][]float32, len(texts))
+	}
+	for i, k := range ks {
+		p.emit(out, k.root, k.row, vecs[i], model)
+	}
+	p.revised.Add(ctx, int64(len(ks)))
+	return int64(len(ks))
+}
+
 // rootCopy is the entry span of a trace with its resource and scope: a view
 // into the batch, or a copy kept for the trace's later parts.
 type rootCopy struct {
-	rs   ptrace.ResourceSpans
-	ss   ptrace.ScopeSpans
-	span ptrace.Span
+	rs    ptrace.ResourceSpans
+	ss    ptrace.ScopeSpans
+	span  ptrace.Span
+	batch bool // a view into the batch being processed
 }
 
 // detach returns a copy that does not reference the batch.
@@ -370,8 +465,18 @@ func (r *rootCopy) detach() *rootCopy {
 	return &rootCopy{rs: rs, ss: ss, span: span}
 }
 
-// spanOf is the part of a span the summary needs.
-func spanOf(r spanRef) tracesummary.Span {
+// maxSessions is the model's session bound: negative (off) without a
+// session attribute.
+func maxSessions(t TracesConfig) int {
+	if t.SessionAttribute == "" {
+		return -1
+	}
+	return t.MaxSessions
+}
+
+// spanOf is the part of a span the summary needs; sessionAttr names the
+// attribute, of the span or else of its resource, that holds its session.
+func spanOf(r spanRef, sessionAttr string) tracesummary.Span {
 	svc := ""
 	if v, ok := r.rs.Resource().Attributes().Get("service.name"); ok {
 		svc = v.AsString()
@@ -388,6 +493,13 @@ func spanOf(r spanRef) tracesummary.Span {
 	}
 	if sp.Error {
 		sp.ErrorType = errorType(r.span)
+	}
+	if sessionAttr != "" && (sp.Kind == tracesummary.KindServer || sp.Kind == tracesummary.KindConsumer) {
+		if v, ok := r.span.Attributes().Get(sessionAttr); ok {
+			sp.Session = v.AsString()
+		} else if v, ok := r.rs.Resource().Attributes().Get(sessionAttr); ok {
+			sp.Session = v.AsString()
+		}
 	}
 	return sp
 }

@@ -2,6 +2,7 @@ package embeddingprocessor
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -224,4 +225,103 @@ func TestErrorTypeOfASpan(t *testing.T) {
 	ev.SetName("exception")
 	ev.Attributes().PutStr("exception.type", "InventoryDBError")
 	assert.Equal(t, "InventoryDBError", errorType(s))
+}
+
+// sessionRequest is the trace of one request of a client session: the
+// frontend's entry span, with the session it recorded, and one call.
+func sessionRequest(n int, session, name string, start time.Time) ptrace.Traces {
+	td := ptrace.NewTraces()
+	tid := pcommon.TraceID([16]byte{byte(n >> 8), byte(n), 2})
+	mk := func(svc, name string, id, parent byte, from, to time.Time) ptrace.Span {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", svc)
+		s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		s.SetTraceID(tid)
+		s.SetSpanID(pcommon.SpanID([8]byte{id}))
+		if parent != 0 {
+			s.SetParentSpanID(pcommon.SpanID([8]byte{parent}))
+		}
+		s.SetKind(ptrace.SpanKindServer)
+		s.SetName(name)
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(from))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(to))
+		return s
+	}
+	end := start.Add(10 * time.Millisecond)
+	mk("inventory", "GET /internal/products", 2, 1, start.Add(time.Millisecond), end.Add(-time.Millisecond))
+	mk("frontend", name, 1, 0, start, end).Attributes().PutStr("session.id", session)
+	return td
+}
+
+// A session's earliest requests look like anyone's; when a later one shows
+// the session abnormal (here: pages requested back to back, which no other
+// session does), those already emitted are emitted again, flagged, with
+// the same span count, so the readers' fullest flagged row holds the
+// session's verdict. Ordinary sessions get one row per trace.
+func TestTracesRevisesTheEarlierRequestsOfAnAbnormalSession(t *testing.T) {
+	sink := new(consumertest.TracesSink)
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Traces.MinSamples = 2
+	p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	n := 0
+	send := func(session, name string, pause time.Duration) pcommon.TraceID {
+		n++
+		at = at.Add(pause)
+		td := sessionRequest(n, session, name, at)
+		at = at.Add(10 * time.Millisecond)
+		require.NoError(t, p.ConsumeTraces(context.Background(), td))
+		return td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID()
+	}
+	var ordinary []pcommon.TraceID
+	for i := range 60 {
+		s := fmt.Sprintf("visitor-%d", i)
+		for j, page := range []string{"GET /products", "GET /products/{id}", "GET /products/{id}"} {
+			id := send(s, page, time.Duration(150+50*j+i%7*20)*time.Millisecond)
+			if i >= 40 {
+				ordinary = append(ordinary, id)
+			}
+		}
+	}
+	scraper := []pcommon.TraceID{send("scraper", "GET /products", 200*time.Millisecond)}
+	for range 6 {
+		scraper = append(scraper, send("scraper", "GET /products/{id}", time.Millisecond))
+	}
+
+	type verdict struct{ rows, flagged int }
+	rows := map[pcommon.TraceID]*verdict{}
+	for _, td := range sink.AllTraces() {
+		for i := range td.ResourceSpans().Len() {
+			span := td.ResourceSpans().At(i).ScopeSpans().At(0).Spans().At(0)
+			v := rows[span.TraceID()]
+			if v == nil {
+				v = &verdict{}
+				rows[span.TraceID()] = v
+			}
+			v.rows++
+			count, _ := span.Attributes().Get(vecattr.SpanCount)
+			assert.Equal(t, int64(2), count.Int(), "a revised row is as full as the first")
+			if a, _ := span.Attributes().Get(vecattr.IsAnomaly); a.Bool() {
+				v.flagged++
+				typ, _ := span.Attributes().Get(vecattr.AnomalyType)
+				assert.Equal(t, "request_rate", typ.Str())
+				vec, ok := span.Attributes().Get(vecattr.Vector)
+				require.True(t, ok, "a revised row keeps its vector")
+				assert.Len(t, vec.Bytes().AsRaw(), 4*384)
+			}
+		}
+	}
+	for _, id := range ordinary {
+		assert.Equal(t, verdict{rows: 1}, *rows[id], "ordinary request %s", id)
+	}
+	revisedRows := 0
+	for i, id := range scraper {
+		assert.Positive(t, rows[id].flagged, "scraper request %d", i)
+		if rows[id].rows == 2 {
+			revisedRows++
+		}
+	}
+	assert.Positive(t, revisedRows, "the first request, flagged once the session showed what it is")
 }
