@@ -72,7 +72,7 @@ func errorLogs(n int) plog.Logs {
 }
 
 // embedLogs runs logs through the real embedding processor.
-func embedLogs(t *testing.T, ld plog.Logs) plog.Logs {
+func embedLogs(t testing.TB, ld plog.Logs) plog.Logs {
 	sink := new(consumertest.LogsSink)
 	pf := embeddingprocessor.NewFactory()
 	p, err := pf.CreateLogs(context.Background(), processortest.NewNopSettings(pf.Type()), pf.CreateDefaultConfig(), sink)

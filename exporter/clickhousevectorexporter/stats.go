@@ -2,6 +2,7 @@ package clickhousevectorexporter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -110,6 +111,12 @@ func (s *templateStats) putBack(p map[statKey]*statAgg) {
 	}
 }
 
+// flushCounts writes the pending template statistics and pattern counts;
+// what fails to be written stays pending.
+func (w *writer) flushCounts(ctx context.Context) error {
+	return errors.Join(w.flushStats(ctx), w.flushPatterns(ctx))
+}
+
 // flushStats writes the pending counts; on failure they stay pending.
 func (w *writer) flushStats(ctx context.Context) error {
 	p, dropped := w.stats.take()
@@ -160,11 +167,11 @@ func (w *writer) runStatsFlusher(interval time.Duration, stop <-chan struct{}, d
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), statsFlushTimeout)
-			err := w.flushStats(ctx)
+			err := w.flushCounts(ctx)
 			cancel()
 			switch {
 			case err != nil && err.Error() != lastErr:
-				w.logger.Warn("Could not write template statistics; will retry", zap.Error(err))
+				w.logger.Warn("Could not write template statistics or pattern counts; will retry", zap.Error(err))
 				lastErr = err.Error()
 			case err == nil:
 				lastErr = ""

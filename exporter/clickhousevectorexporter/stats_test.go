@@ -2,6 +2,7 @@ package clickhousevectorexporter
 
 import (
 	"context"
+	"go.uber.org/zap"
 	"testing"
 	"time"
 
@@ -71,13 +72,48 @@ func TestTemplateStatsFlushPeriodicallyAndAtShutdown(t *testing.T) {
 				require.NoError(t, conn.QueryRow(ctx, "SELECT sum(occurrences) FROM log_template_stats").Scan(&n))
 				return n
 			}
+			poolErrors := func() uint32 {
+				var n uint32
+				require.NoError(t, conn.QueryRow(ctx, "SELECT occurrence_count FROM error_patterns FINAL WHERE error_signature = 'inventory_db_pool_exhausted'").Scan(&n))
+				return n
+			}
 			if tc.interval < time.Second {
-				assert.Eventually(t, func() bool { return count() == 40 }, 10*time.Second, 20*time.Millisecond)
+				assert.Eventually(t, func() bool { return count() == 40 && poolErrors() == 10 }, 10*time.Second, 20*time.Millisecond)
 			} else {
 				assert.Zero(t, count(), "nothing is written before the interval")
+				assert.Zero(t, poolErrors(), "pattern counts neither")
 			}
 			require.NoError(t, exp.Shutdown(ctx))
 			assert.Equal(t, uint64(40), count())
+			assert.Equal(t, uint32(10), poolErrors())
 		})
 	}
+}
+
+// A failed write of the pattern counts keeps them for the next one, added
+// to what arrived meanwhile.
+func TestPatternCountsSurviveAFailedWrite(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t, "pattern_retry")
+	cfg.StatsFlushInterval = time.Hour
+	w := newWriter(cfg, zap.NewNop())
+	w.logs = true
+	require.NoError(t, w.start(ctx, componenttest.NewNopHost()))
+	t.Cleanup(func() { _ = w.shutdown(ctx) })
+	push := func(n int) {
+		r, err := w.logsRequestFrom(ctx, embedLogs(t, errorLogs(n)))
+		require.NoError(t, err)
+		require.NoError(t, w.pushLogsRequest(ctx, r))
+	}
+	push(40)
+	failed, cancel := context.WithCancel(ctx)
+	cancel()
+	require.Error(t, w.flushPatterns(failed))
+	push(8)
+	require.NoError(t, w.flushPatterns(ctx))
+	var n uint32
+	var related []string
+	require.NoError(t, openConn(t, cfg).QueryRow(ctx, "SELECT occurrence_count, related_trace_ids FROM error_patterns FINAL WHERE error_signature = 'inventory_db_pool_exhausted'").Scan(&n, &related))
+	assert.Equal(t, uint32(12), n, "10 of the first batch, 2 of the second")
+	assert.Len(t, related, 10, "the second batch's traces repeat the first's")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -60,6 +61,7 @@ type pattern struct {
 	traceIDs   []string
 	vec        []float32
 	model      string
+	pending    patternDelta // counted, not yet written
 }
 
 const maxRelatedTraces = 50
@@ -216,8 +218,8 @@ func (w *writer) shutdown(ctx context.Context) error {
 		w.stopStats = nil
 	}
 	if w.logs {
-		if err := w.flushStats(ctx); err != nil {
-			w.logger.Warn("Could not write the last template statistics", zap.Error(err))
+		if err := w.flushCounts(ctx); err != nil {
+			w.logger.Warn("Could not write the last template statistics or pattern counts", zap.Error(err))
 		}
 	}
 	return w.conn.Close()
@@ -272,66 +274,32 @@ type occurrence struct {
 	vec                                []float32
 }
 
+// pushLogs stores a batch of logs: the browser-session records and the
+// error occurrences the embedding processor templated.
 func (w *writer) pushLogs(ctx context.Context, ld plog.Logs) error {
-	if err := w.pushSessionLogs(ctx, ld); err != nil {
+	r, err := w.logsRequestFrom(ctx, ld)
+	if err != nil {
 		return err
 	}
-	var occ []occurrence
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		rl := ld.ResourceLogs().At(i)
-		service := serviceName(rl.Resource())
-		for j := 0; j < rl.ScopeLogs().Len(); j++ {
-			recs := rl.ScopeLogs().At(j).LogRecords()
-			for k := 0; k < recs.Len(); k++ {
-				lr := recs.At(k)
-				attrs := lr.Attributes()
-				tpl, ok := attrs.Get(vecattr.Template)
-				if !ok {
-					continue
-				}
-				o := occurrence{
-					ts:       logTime(lr),
-					traceID:  traceIDString(lr.TraceID()),
-					spanID:   spanIDString(lr.SpanID()),
-					severity: lr.SeverityText(),
-					service:  service,
-					body:     lr.Body().AsString(),
-					template: tpl.Str(),
-				}
-				if h, ok := attrs.Get(vecattr.TemplateHash); ok {
-					o.hash = uint64(h.Int())
-				}
-				if m, ok := attrs.Get(vecattr.Model); ok {
-					o.model = m.Str()
-				}
-				if v, ok := attrs.Get(vecattr.Vector); ok {
-					vec, err := vecattr.Decode(v.Bytes().AsRaw())
-					if err == nil && len(vec) == w.dims() {
-						o.vec = vec
-					}
-				}
-				if o.severity == "" {
-					o.severity = lr.SeverityNumber().String()
-				}
-				occ = append(occ, o)
-			}
+	return w.pushLogsRequest(ctx, r)
+}
+
+func (w *writer) pushLogsRequest(ctx context.Context, req xexporterhelper.Request) error {
+	r, ok := req.(*logsRequest)
+	if !ok {
+		return consumererror.NewPermanent(fmt.Errorf("cannot export %T as logs", req))
+	}
+	if r.nSession > 0 {
+		if err := w.pushSessionLogs(ctx, r.sessions); err != nil {
+			return err
 		}
 	}
+	return w.pushOccurrences(ctx, r.occ)
+}
+
+func (w *writer) pushOccurrences(ctx context.Context, occ []occurrence) error {
 	if len(occ) == 0 {
 		return nil
-	}
-	// The processor sends each template's vector once per batch; share it
-	// with the template's other occurrences.
-	vecs := map[uint64][]float32{}
-	for _, o := range occ {
-		if o.vec != nil {
-			vecs[o.hash] = o.vec
-		}
-	}
-	for i := range occ {
-		if occ[i].vec == nil {
-			occ[i].vec = vecs[occ[i].hash]
-		}
 	}
 	if err := w.insertNewTemplates(ctx, occ); err != nil {
 		return err
@@ -340,14 +308,16 @@ func (w *writer) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return err
 	}
 	w.stats.add(occ)
+	w.countPatterns(occ)
 	if w.cfg.StatsFlushInterval <= 0 {
-		// Stored occurrences must not be sent again: a failed statistics
-		// write stays pending for the next batch instead of failing this one.
-		if err := w.flushStats(ctx); err != nil {
-			w.logger.Warn("Could not write template statistics; will retry with the next batch", zap.Error(err))
+		// Stored occurrences must not be sent again: a failed write of the
+		// counts leaves them pending for the next batch instead of failing
+		// this one.
+		if err := w.flushCounts(ctx); err != nil {
+			w.logger.Warn("Could not write template statistics or pattern counts; will retry with the next batch", zap.Error(err))
 		}
 	}
-	return w.updatePatterns(ctx, occ)
+	return nil
 }
 
 func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error {
@@ -417,72 +387,122 @@ func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error 
 	return nil
 }
 
-// updatePatterns counts the batch's errors against the known patterns they
-// match closely, and writes the patterns that changed as new row versions.
-func (w *writer) updatePatterns(ctx context.Context, occ []occurrence) error {
+// countPatterns counts the batch's errors against the known patterns they
+// match closely. The counts are pending until flushPatterns writes them,
+// with the template statistics: a pattern row carries its vector, and a
+// row version per batch would cost an insert (and an index build) per
+// batch for a handful of counters.
+func (w *writer) countPatterns(occ []occurrence) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if len(w.patterns) == 0 {
-		w.mu.Unlock()
-		return nil
+		return
 	}
 	byTemplate := map[uint64]*pattern{}
-	changed := map[*pattern]bool{}
-	updates := map[*pattern]*pattern{}
-	for _, o := range occ {
+	for i := range occ {
+		o := &occ[i]
 		if o.vec == nil {
 			continue
 		}
 		p, seen := byTemplate[o.hash]
 		if !seen {
-			p = w.nearestPattern(o)
+			p = w.nearestPattern(*o)
 			byTemplate[o.hash] = p
 		}
 		if p == nil {
 			continue
 		}
-		u := updates[p]
-		if u == nil {
-			cp := *p
-			cp.traceIDs = append([]string(nil), p.traceIDs...)
-			u = &cp
-			updates[p] = u
-		}
-		u.count++
-		if o.ts.After(u.lastSeen) {
-			u.lastSeen = o.ts
-		}
-		if o.traceID != "" && !contains(u.traceIDs, o.traceID) {
-			u.traceIDs = append(u.traceIDs, o.traceID)
-			if len(u.traceIDs) > maxRelatedTraces {
-				u.traceIDs = u.traceIDs[len(u.traceIDs)-maxRelatedTraces:]
+		p.pending.add(1, o.ts, o.traceID)
+	}
+}
+
+// patternDelta is what a pattern gained since its stored row.
+type patternDelta struct {
+	count    uint32
+	lastSeen time.Time
+	traceIDs []string
+}
+
+func (d *patternDelta) add(n uint32, ts time.Time, traceIDs ...string) {
+	d.count += n
+	if ts.After(d.lastSeen) {
+		d.lastSeen = ts
+	}
+	for _, id := range traceIDs {
+		if id != "" && !contains(d.traceIDs, id) {
+			d.traceIDs = append(d.traceIDs, id)
+			if len(d.traceIDs) > maxRelatedTraces {
+				d.traceIDs = d.traceIDs[len(d.traceIDs)-maxRelatedTraces:]
 			}
 		}
-		changed[p] = true
+	}
+}
+
+// flushPatterns writes the patterns with pending counts as new row
+// versions; on failure the counts stay pending.
+func (w *writer) flushPatterns(ctx context.Context) error {
+	type update struct {
+		p     *pattern
+		taken patternDelta
+		row   pattern
+	}
+	var updates []update
+	w.mu.Lock()
+	for _, p := range w.patterns {
+		if p.pending.count == 0 {
+			continue
+		}
+		row := *p
+		row.count += p.pending.count
+		if p.pending.lastSeen.After(row.lastSeen) {
+			row.lastSeen = p.pending.lastSeen
+		}
+		d := patternDelta{traceIDs: append([]string(nil), p.traceIDs...)}
+		d.add(0, time.Time{}, p.pending.traceIDs...)
+		row.traceIDs = d.traceIDs
+		updates = append(updates, update{p: p, taken: p.pending, row: row})
+		p.pending = patternDelta{}
 	}
 	w.mu.Unlock()
-	if len(changed) == 0 {
+	if len(updates) == 0 {
 		return nil
 	}
+	rows := make([]*pattern, len(updates))
+	for i := range updates {
+		rows[i] = &updates[i].row
+	}
+	err := w.insertPatternRows(ctx, rows)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, u := range updates {
+		if err != nil {
+			// Back in front of what arrived meanwhile.
+			u.taken.add(u.p.pending.count, u.p.pending.lastSeen, u.p.pending.traceIDs...)
+			u.p.pending = u.taken
+			continue
+		}
+		// Only once stored do the new counts become the base.
+		u.p.count, u.p.lastSeen, u.p.traceIDs = u.row.count, u.row.lastSeen, u.row.traceIDs
+	}
+	return err
+}
+
+func (w *writer) insertPatternRows(ctx context.Context, rows []*pattern) error {
 	batch, err := w.conn.PrepareBatch(ctx, `INSERT INTO error_patterns (pattern_id, created_at, error_signature, error_message, service_name,
 		root_cause, resolution, occurrence_count, last_seen, related_trace_ids, embedding, embedding_model)`)
 	if err != nil {
 		return fmt.Errorf("prepare pattern update: %w", err)
 	}
-	for _, u := range updates {
+	for _, u := range rows {
 		if err := batch.Append(u.id, u.createdAt, u.signature, u.message, u.service, u.rootCause, u.resolution,
 			u.count, u.lastSeen, u.traceIDs, u.vec, u.model); err != nil {
-			return consumererror.NewPermanent(fmt.Errorf("pattern row: %w", err))
+			_ = batch.Abort()
+			return fmt.Errorf("pattern row: %w", err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("update %d error patterns: %w", len(updates), err)
+		return fmt.Errorf("update %d error patterns: %w", len(rows), err)
 	}
-	// Only once stored do the new counts become the base for the next batch.
-	w.mu.Lock()
-	for p, u := range updates {
-		p.count, p.lastSeen, p.traceIDs = u.count, u.lastSeen, u.traceIDs
-	}
-	w.mu.Unlock()
 	return nil
 }
 

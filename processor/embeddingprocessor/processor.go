@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
@@ -203,7 +204,8 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 		p.skippedEmpty.Add(ctx, empty)
 	}
 	if len(keys) == 0 {
-		return ld, nil
+		// Nothing worth embedding: nothing goes down this pipeline.
+		return ld, processorhelper.ErrSkipProcessingData
 	}
 	vecs, err := p.cache.EmbedKeyed(ctx, keys, texts)
 	if err != nil {

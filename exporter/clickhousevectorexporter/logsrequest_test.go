@@ -1,0 +1,119 @@
+package clickhousevectorexporter
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/occenc"
+)
+
+// mixedRequest is a logsRequest of embedded error logs plus a browser
+// session's records, as the exporter's converter reads them.
+func mixedRequest(t testing.TB, n int) *logsRequest {
+	t.Helper()
+	ld := embedLogs(t, errorLogs(n))
+	sessionLogs("s-1", []string{"0af7651916cd43dd8448eb211c80319c"}, []sessionRecord{
+		whole(4, 1_700_000_000_000, `{"type":4,"data":{"href":"http://shop/"}}`),
+		whole(3, 1_700_000_000_100, `{"type":3,"data":{"source":2}}`),
+	}).ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+	w := newWriter(createDefaultConfig(), nil)
+	req, err := w.logsRequestFrom(context.Background(), ld)
+	require.NoError(t, err)
+	return req.(*logsRequest)
+}
+
+func TestLogsRequestReadsOccurrencesAndSessions(t *testing.T) {
+	r := mixedRequest(t, 40)
+	require.Len(t, r.occ, 40)
+	assert.Equal(t, 2, r.nSession)
+	assert.Equal(t, 42, r.ItemsCount())
+	byHash := map[uint64][]float32{}
+	for _, o := range r.occ {
+		assert.Equal(t, "inventory", o.service)
+		assert.Equal(t, "ERROR", o.severity)
+		assert.NotEmpty(t, o.template)
+		assert.Len(t, o.traceID, 32)
+		// The processor sends a template's vector on its first record only;
+		// every occurrence of the template gets it.
+		require.Len(t, o.vec, 384, o.template)
+		if v, ok := byHash[o.hash]; ok {
+			assert.Equal(t, &v[0], &o.vec[0], "one vector per template, shared")
+		}
+		byHash[o.hash] = o.vec
+	}
+	assert.Len(t, byHash, 4)
+}
+
+func TestLogsEncodingRoundTrip(t *testing.T) {
+	r := mixedRequest(t, 40)
+	b, err := logsEncoding{}.Marshal(context.Background(), r)
+	require.NoError(t, err)
+	pdataSize, err := (&plog.ProtoMarshaler{}).MarshalLogs(embedLogs(t, errorLogs(40)))
+	require.NoError(t, err)
+	t.Logf("40 occurrences + 2 session records: %d bytes; the same errors as OTLP protobuf: %d bytes", len(b), len(pdataSize))
+
+	_, got, err := logsEncoding{}.Unmarshal(b)
+	require.NoError(t, err)
+	g := got.(*logsRequest)
+	require.Len(t, g.occ, len(r.occ))
+	for i := range r.occ {
+		want, have := r.occ[i], g.occ[i]
+		assert.True(t, want.ts.Equal(have.ts), "ts %v != %v", want.ts, have.ts)
+		want.ts = have.ts
+		assert.Equal(t, want, have)
+	}
+	assert.Equal(t, 2, g.nSession)
+	assert.Equal(t, 2, g.sessions.LogRecordCount())
+	assert.Equal(t, "rum.rr-web", g.sessions.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Name())
+
+	_, _, err = logsEncoding{}.Unmarshal(append([]byte{9}, b[1:]...))
+	assert.ErrorContains(t, err, "version 9")
+	_, _, err = logsEncoding{}.Unmarshal(b[:len(b)-1])
+	assert.ErrorIs(t, err, occenc.ErrDamaged)
+}
+
+func TestLogsRequestMergeSplit(t *testing.T) {
+	ctx := context.Background()
+	a, b := mixedRequest(t, 30), mixedRequest(t, 25)
+	parts, err := a.MergeSplit(ctx, 20, exporterhelper.RequestSizerTypeItems, b)
+	require.NoError(t, err)
+	var sizes []int
+	occ := 0
+	for _, p := range parts {
+		sizes = append(sizes, p.ItemsCount())
+		occ += len(p.(*logsRequest).occ)
+	}
+	// 55 occurrences and 4 session records: the records ride with the first.
+	assert.Equal(t, []int{20, 20, 19}, sizes)
+	assert.Equal(t, 55, occ)
+	assert.Equal(t, 4, parts[0].(*logsRequest).nSession)
+	assert.Equal(t, 4, parts[0].(*logsRequest).sessions.LogRecordCount())
+
+	// Without a limit, a merge is one request.
+	one, err := mixedRequest(t, 3).MergeSplit(ctx, 0, exporterhelper.RequestSizerTypeItems, mixedRequest(t, 4))
+	require.NoError(t, err)
+	require.Len(t, one, 1)
+	assert.Equal(t, 11, one[0].ItemsCount())
+
+	// By bytes: every part within the limit unless one occurrence alone is
+	// larger.
+	big := mixedRequest(t, 50)
+	limit := big.BytesSize() / 4
+	parts, err = big.MergeSplit(ctx, limit, exporterhelper.RequestSizerTypeBytes, nil)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(parts), 4)
+	occ = 0
+	for _, p := range parts {
+		assert.LessOrEqual(t, p.BytesSize(), limit)
+		occ += len(p.(*logsRequest).occ)
+	}
+	assert.Equal(t, 50, occ)
+
+	_, err = big.MergeSplit(ctx, 10, exporterhelper.RequestSizerTypeRequests, nil)
+	assert.Error(t, err)
+}
