@@ -354,13 +354,12 @@ func (cd *cand) candidate(in Input, sampled int, ops map[key]OpStats, minutes ma
 	slices.Sort(ids)
 	ev.ExampleTraceIDs = ids[:min(5, len(ids))]
 
-	text := strings.ToLower(strings.Join(messageTexts(ev.Messages), "\n"))
 	sm := metrics[cd.service]
 	// An unanswered call is a dead callee only when the calls were refused or
 	// cut; calls that waited out their deadline met a callee too slow to
 	// answer (an uninstrumented dependency never has spans of its own).
 	unreachable := cd.unreachable && !timeoutLed(ev.Messages)
-	c.Kind = classify(text, sm, cd.reassigned || cd.unreachable && !unreachable, unreachable)
+	c.Kind = dominantKind(ev.Messages, sm, cd.reassigned || cd.unreachable && !unreachable, unreachable)
 	if sm != nil {
 		ev.Metrics = sm.evidenceFor(c.Kind)
 		ev.MetricsStartedAt = sm.startedAt(c.Kind)
@@ -464,6 +463,27 @@ func classify(text string, sm *serviceMetrics, reassigned, unreachable bool) str
 		return KindDependencyTimeout
 	}
 	return KindErrorRate
+}
+
+// dominantKind is the kind most of the messages describe, each message
+// weighed by how often it was seen: a service shedding load for its heap
+// that also timed out on its pool a few times is short of memory, not of
+// connections. Without messages the metrics decide.
+func dominantKind(ms []Message, sm *serviceMetrics, reassigned, unreachable bool) string {
+	if len(ms) == 0 {
+		return classify("", sm, reassigned, unreachable)
+	}
+	weight := map[string]int{}
+	best := ""
+	for _, m := range ms {
+		k := classify(strings.ToLower(m.Text), sm, reassigned, unreachable)
+		weight[k] += m.Count
+		// Ties go to the kind of the most frequent message (ms is sorted).
+		if best == "" || weight[k] > weight[best] {
+			best = k
+		}
+	}
+	return best
 }
 
 // timeoutLed tells whether more of the messages say a call ran out of time

@@ -228,3 +228,36 @@ func TestSharedProcessHeapIsOneCause(t *testing.T) {
 	assert.Equal(t, KindMemoryLeak, got[0].Kind)
 	assert.Contains(t, got[0].Evidence.Metrics[0].Note, "identical in cart, checkout, frontend, inventory, payment: one process")
 }
+
+// The kind is what most failures say: a service shedding load for its heap
+// that also timed out on its pool a few times is short of memory.
+func TestKindFollowsMostMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		pool, shed int
+		want       string
+	}{
+		{"mostly shedding", 3, 40, KindMemoryPressure},
+		{"mostly pool timeouts", 40, 3, KindDBPoolExhaustion},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := input()
+			add := func(n int, msg string) {
+				for i := range n {
+					id := fmt.Sprintf("%s-%02d", msg[:4], i)
+					in.FailingSpans = append(in.FailingSpans, chain(id, t0.Add(time.Duration(i)*time.Second),
+						Span{Service: "frontend", Name: "GET /stock", Kind: "Server", Error: true, StatusMessage: "inventory failed"},
+						Span{Service: "inventory", Name: "GET /stock", Kind: "Server", Error: true, StatusMessage: msg},
+					)...)
+				}
+			}
+			add(tc.pool, "InventoryDBError: timed out acquiring connection from pool after 2000ms (in_use=10 max=10)")
+			add(tc.shed, "ServiceOverloadedError: shedding request: heap in use 300MiB exceeds limit 256MiB (gc_cycles=12)")
+			in.FailingTotal = uint64(tc.pool + tc.shed)
+			got := Analyze(in)
+			require.NotEmpty(t, got)
+			assert.Equal(t, "inventory", got[0].Service)
+			assert.Equal(t, tc.want, got[0].Kind)
+		})
+	}
+}
