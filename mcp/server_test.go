@@ -446,3 +446,12 @@ func TestPrompts(t *testing.T) {
 	_, err = h.cs.GetPrompt(ctx, &sdk.GetPromptParams{Name: "similar_error_search", Arguments: map[string]string{}})
 	require.ErrorContains(t, err, "needs the argument")
 }
+
+// Metrics are bucketed finer than a minute for short windows: a leak is a
+// heap rising bucket after bucket, and a one-minute window holds one minute.
+func TestMetricStep(t *testing.T) {
+	assert.Equal(t, 10, metricStep(time.Minute))
+	assert.Equal(t, 15, metricStep(90*time.Second))
+	assert.Equal(t, 60, metricStep(time.Hour))
+	assert.Equal(t, 10, metricStep(10*time.Second))
+}

@@ -168,7 +168,7 @@ func (s *Server) rcaInput(ctx context.Context, w, base timeWindow, service strin
 	in := rca.Input{Start: w.Start, End: w.End, BaseStart: base.Start, Service: service}
 	p := params{}.time("start", w.Start).time("end", w.End).time("base_start", base.Start).
 		time("from", w.Start.Add(-10*time.Minute)).time("to", w.End.Add(10*time.Minute)).
-		str("service", service).int("sample", failingSample)
+		str("service", service).int("sample", failingSample).int("metric_step", metricStep(w.End.Sub(w.Start)))
 
 	var totals []struct {
 		Cur  uint64 `ch:"cur"`
@@ -290,6 +290,14 @@ const metricNameFilter = `(MetricName ILIKE '%connection%' OR MetricName ILIKE '
 const metricStateExpr = `coalesce(nullIf(Attributes['db.client.connection.state'], ''), nullIf(Attributes['db.client.connections.state'], ''),
        nullIf(Attributes['state'], ''), Attributes['pool.state'])`
 
+// metricStep is the bucket metrics are averaged over: a sixth of the
+// window, between 10 s (SDKs export every 10-60 s) and a minute. A leak
+// shows as a heap rising bucket after bucket, so a one-minute incident
+// window needs buckets shorter than a minute to show it at all.
+func metricStep(window time.Duration) int {
+	return int(min(max(window/6, 10*time.Second), time.Minute) / time.Second)
+}
+
 func (s *Server) rcaMetrics(ctx context.Context, p params) ([]rca.MetricPoint, error) {
 	var out []rca.MetricPoint
 	for _, t := range []struct {
@@ -313,7 +321,7 @@ func (s *Server) rcaMetrics(ctx context.Context, p params) ([]rca.MetricPoint, e
 			Last    float64   `ch:"last_v"`
 		}
 		sql := `SELECT ServiceName, MetricName, ` + metricStateExpr + ` AS state, toBool(` + t.mono + `) AS mono,
-			toStartOfMinute(TimeUnix) AS m, avg(Value) AS avg_v, max(Value) AS max_v, argMax(Value, TimeUnix) AS last_v
+			toStartOfInterval(TimeUnix, toIntervalSecond({metric_step:UInt32})) AS m, avg(Value) AS avg_v, max(Value) AS max_v, argMax(Value, TimeUnix) AS last_v
 			FROM ` + t.table + `
 			WHERE TimeUnix >= toDateTime({base_start:DateTime64(9)}) AND TimeUnix < toDateTime({end:DateTime64(9)}) AND ` + metricNameFilter + `
 			GROUP BY ServiceName, MetricName, state, mono, m
