@@ -210,12 +210,9 @@ func (m *Model) judgeSession(s Summary, now int64) (verdict string, revised []Re
 	}
 
 	op := s.RootOperation
-	// A request the service rejected as malformed (400) did nothing: it
-	// neither comes before the session's actions nor breaks their order.
-	rejected := s.EntryStatus == 400
-	if i := slices.IndexFunc(sess.ops, func(o sessionOp) bool { return o.op == op }); !rejected && i >= 0 {
+	if i := slices.IndexFunc(sess.ops, func(o sessionOp) bool { return o.op == op }); i >= 0 {
 		sess.ops[i].first = min(sess.ops[i].first, start)
-	} else if !rejected && len(sess.ops) < sessionMaxOps {
+	} else if len(sess.ops) < sessionMaxOps {
 		sess.ops = append(sess.ops, sessionOp{op: op, first: start})
 	}
 	// This request came after the session's earlier ones were answered:
@@ -225,7 +222,7 @@ func (m *Model) judgeSession(s Summary, now int64) (verdict string, revised []Re
 	if verdict == AnomalyNone {
 		verdict = sess.flag
 	}
-	sess.traces = slices.Insert(sess.traces, pos, sessionTrace{id: s.TraceID, op: op, start: start, end: end, run: run, verdict: verdict, settled: rejected})
+	sess.traces = slices.Insert(sess.traces, pos, sessionTrace{id: s.TraceID, op: op, start: start, end: end, run: run, verdict: verdict})
 	if len(sess.traces) > sessionHistory {
 		sess.traces = slices.Delete(sess.traces, 0, len(sess.traces)-sessionHistory)
 	}

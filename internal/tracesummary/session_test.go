@@ -254,35 +254,3 @@ func TestSessionMemoryIsBounded(t *testing.T) {
 	off.ordinary("s")
 	assert.Empty(t, off.m.sess.byID)
 }
-
-// A request the service rejected as malformed (400) did nothing: a client
-// sending garbage to checkout and payment has not paid before shopping.
-func TestSessionOrderIgnoresRejectedRequests(t *testing.T) {
-	s := newShopper(t, ModelConfig{})
-	for i := range 400 {
-		s.ordinary(fmt.Sprintf("s-%d", i))
-	}
-	rejected := func(session, op string) Score {
-		s.n++
-		start := s.now.Add(s.think())
-		end := start.Add(10 * time.Millisecond)
-		s.now = end
-		spans := requestSpans(session, op, start, end)
-		spans[0].Status = 400
-		return s.m.Observe(Summarize(s.id(s.n), spans), nil)
-	}
-	var scores []Score
-	scores = append(scores, rejected("garbage", "POST /checkout"), rejected("garbage", "POST /payment"))
-	scores = append(scores, s.session("garbage", visit{"GET /products", s.think()}, visit{"GET /products/{id}", s.think()}, visit{"POST /cart/add", s.think()})...)
-	for i := range 20 {
-		s.ordinary(fmt.Sprintf("u-%d", i))
-	}
-	for i, sc := range scores {
-		assert.False(t, sc.IsAnomaly, "request %d: %s", i+1, sc.Type)
-	}
-	assert.Empty(t, s.revised, "nothing revised")
-
-	// The same calls answered: paying before shopping.
-	s.session("payer", visit{"POST /payment", 0}, visit{"GET /products", s.think()}, visit{"GET /products/{id}", s.think()}, visit{"POST /cart/add", s.think()})
-	assert.NotEmpty(t, s.revised)
-}
