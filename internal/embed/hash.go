@@ -10,6 +10,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/bitmix"
 )
 
 // hashVersion goes into Model(). Bump it whenever the features, weights or
@@ -152,7 +154,7 @@ const (
 
 var kindWeight = [4]float64{kindNGram: 1, kindNamedPH: namedPHW, kindSub: subWeight, kindWord: 1}
 
-func feat(h, kind uint64) uint64 { return mix64(h)&^kindMask | kind }
+func feat(h, kind uint64) uint64 { return bitmix.Mix64(h)&^kindMask | kind }
 
 type hashScratch struct {
 	concept uint64 // hash of the error concept (conceptOf), 0 if none
@@ -436,7 +438,7 @@ func (s *hashScratch) project(v []float32) bool {
 		types[0], typeW[0] = s.lead, 1
 		typeSq, rest = 1, 1-typeShare
 		if s.cause != 0 && s.cause != s.lead {
-			types[1], typeW[1] = mix64(s.cause^nsCause), causeWeight
+			types[1], typeW[1] = bitmix.Mix64(s.cause^nsCause), causeWeight
 			typeSq += causeWeight * causeWeight
 		}
 		if s.concept != 0 {
@@ -447,7 +449,7 @@ func (s *hashScratch) project(v []float32) bool {
 			typeSq += conceptClassWeight*conceptClassWeight - 1 + 1 // the lead's 1 becomes the class weight; the concept adds 1
 		}
 	} else if s.cause != 0 {
-		types[1], typeW[1] = mix64(s.cause^nsCause), 1
+		types[1], typeW[1] = bitmix.Mix64(s.cause^nsCause), 1
 		typeSq, rest = 1, 1-causeShare
 	} else if s.concept != 0 {
 		// No error class, but the words say what kind of error it is ("nil
@@ -469,7 +471,7 @@ func (s *hashScratch) project(v []float32) bool {
 			if typeW[i] == 0 {
 				continue
 			}
-			id = mix64(id)
+			id = bitmix.Mix64(id)
 			b, _ := bits.Mul64(id, dims)
 			x := float32(typeW[i] * ts)
 			if id&4 != 0 {
@@ -542,17 +544,4 @@ func FNV1a64(s string) uint64 {
 		h = (h ^ uint64(s[i])) * fnvPrime
 	}
 	return h
-}
-
-// mix64 spreads FNV-1a's weak bits over the whole word before bucket, sign
-// and the 2 kind bits are taken (FNV-1a's low bits depend only on the low
-// bits of each input byte). Constants are the usual
-// 64-bit finaliser multipliers.
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/bitmix"
 )
 
 func cosine(t testing.TB, e Embedder, a, b string) float64 {
@@ -171,10 +173,10 @@ func TestHashTokenizer(t *testing.T) {
 		got := wordFeatures(c.text)
 		want := map[uint64]float64{}
 		for _, w := range c.subs {
-			want[mix64(hashBytes(nsWord, []byte(w)))&^kindMask] = subWeight
+			want[bitmix.Mix64(hashBytes(nsWord, []byte(w)))&^kindMask] = subWeight
 		}
 		for _, w := range c.whole {
-			want[mix64(hashBytes(nsWord, []byte(w)))&^kindMask] = 1
+			want[bitmix.Mix64(hashBytes(nsWord, []byte(w)))&^kindMask] = 1
 		}
 		if len(got) != len(want) {
 			t.Errorf("%q: %d word features, want %d (%v + %v)", c.text, len(got), len(want), c.whole, c.subs)

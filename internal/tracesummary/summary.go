@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/bitmix"
 )
 
 // SpanKind is OpenTelemetry's span kind.
@@ -232,8 +234,8 @@ func (s *Summary) shape(spans []Span, roots []int, children map[int][]int) {
 			for j < len(hs) && hs[j] == hs[i] {
 				j++
 			}
-			h = mix64(h ^ hs[i])
-			h = mix64(h ^ uint64(bits.Len(uint(j-i))))
+			h = bitmix.Mix64(h ^ hs[i])
+			h = bitmix.Mix64(h ^ uint64(bits.Len(uint(j-i))))
 			i = j
 		}
 		scratch = hs
@@ -253,10 +255,10 @@ func (s *Summary) shape(spans []Span, roots []int, children map[int][]int) {
 		lh := fnvString(fnvString(fnvOffset, sp.Service), sp.Name)
 		if sp.Error {
 			failed[i] = true
-			errLabels = append(errLabels, mix64(lh^fnvString(fnvOffset, sp.ErrorType)))
-			lh = mix64(lh ^ 1)
+			errLabels = append(errLabels, bitmix.Mix64(lh^fnvString(fnvOffset, sp.ErrorType)))
+			lh = bitmix.Mix64(lh ^ 1)
 		}
-		hashes[i] = mix64(lh ^ runs(children[i], false))
+		hashes[i] = bitmix.Mix64(lh ^ runs(children[i], false))
 	}
 	for _, r := range roots {
 		visit(r)
@@ -267,7 +269,7 @@ func (s *Summary) shape(spans []Span, roots []int, children map[int][]int) {
 		h := uint64(fnvOffset)
 		for k, l := range errLabels {
 			if k == 0 || l != errLabels[k-1] {
-				h = mix64(h ^ l)
+				h = bitmix.Mix64(h ^ l)
 			}
 		}
 		s.ErrorSignature = h | 1 // never 0
@@ -282,16 +284,6 @@ func fnvString(h uint64, s string) uint64 {
 		h = (h ^ uint64(s[i])) * 1099511628211
 	}
 	return (h ^ 0xff) * 1099511628211
-}
-
-// mix64 is a 64-bit finaliser: it spreads every input bit over the output.
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
 }
 
 func label(sp Span) string {
