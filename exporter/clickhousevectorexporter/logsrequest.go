@@ -114,16 +114,7 @@ func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelp
 func (r *logsRequest) ItemsCount() int { return len(r.occ) + r.nSession }
 
 // BytesSize is the size of the request's encoding, estimated.
-func (r *logsRequest) BytesSize() int {
-	n := 0
-	for i := range r.occ {
-		n += occSize(exporterhelper.RequestSizerTypeBytes, &r.occ[i])
-	}
-	if r.nSession > 0 {
-		n += (&plog.ProtoMarshaler{}).LogsSize(r.sessions)
-	}
-	return n
-}
+func (r *logsRequest) BytesSize() int { return r.size(exporterhelper.RequestSizerTypeBytes, r.occ) }
 
 // MergeSplit appends r2's occurrences and session records to r's, then cuts
 // the occurrences into requests of at most maxSize items (or bytes). The
