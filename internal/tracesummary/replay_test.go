@@ -91,6 +91,7 @@ func readReplaySpans(t *testing.T, path string) map[string][]replaySpan {
 		if len(c) > 11 {
 			s.Session = c[11]
 		}
+		s.Status, _ = strconv.Atoi(c[9])
 		out[c[0]] = append(out[c[0]], replaySpan{traceID: c[0], span: s, arrive: arrival(s)})
 	}
 	if err := sc.Err(); err != nil {
@@ -165,7 +166,8 @@ type replayTruth struct {
 	group      map[string]string // trace id -> ground-truth group
 	pattern    map[string]string // trace id -> journey pattern / scenario (diagnostics)
 	positive   map[string]bool
-	windows    [][2]time.Time // fault windows (diagnostics: the ceiling)
+	windows    [][2]time.Time      // fault windows (diagnostics: the ceiling)
+	journeys   map[string][]string // recorded journey -> its trace ids, as demo/eval.go scores journeys
 }
 
 func (tr replayTruth) inFault(at time.Time) bool {
@@ -185,6 +187,7 @@ func readReplayTruth(t *testing.T, path string) replayTruth {
 	defer f.Close()
 	type rec struct {
 		Kind          string    `json:"kind"`
+		JourneyID     string    `json:"journey_id"`
 		Pattern       string    `json:"pattern"`
 		Scenario      string    `json:"scenario"`
 		Start         time.Time `json:"start"`
@@ -202,7 +205,7 @@ func readReplayTruth(t *testing.T, path string) replayTruth {
 		}
 		recs = append(recs, r)
 	}
-	tr := replayTruth{group: map[string]string{}, pattern: map[string]string{}, positive: map[string]bool{}}
+	tr := replayTruth{group: map[string]string{}, pattern: map[string]string{}, positive: map[string]bool{}, journeys: map[string][]string{}}
 	for _, r := range recs {
 		switch r.Kind {
 		case "run_start":
@@ -210,6 +213,7 @@ func readReplayTruth(t *testing.T, path string) replayTruth {
 		case "run_end":
 			tr.end = r.End
 		case "error_journey", "anomalous_journey", "edge_case_journey":
+			tr.journeys[r.JourneyID] = r.TraceIDs
 			for _, id := range r.TraceIDs {
 				tr.group[id], tr.pattern[id] = r.Kind, r.Pattern
 				if r.Kind == "anomalous_journey" {
@@ -440,6 +444,34 @@ func TestReplayEval(t *testing.T) {
 	}
 	t.Logf("%d groups (%d merged with an earlier part) replayed in %s; traces %d positives %d TP %d FP %d FN %d precision %.3f recall %.3f F1 %.3f",
 		len(groups), merged, elapsed.Round(time.Millisecond), len(pred), tp+fn, tp, fp, fn, p, r, f1)
+	// Per journey, as demo/eval.go: a recorded journey is positive when any
+	// of its traces is, and flagged when any of its traces is.
+	var jtp, jfp, jfn int
+	jfpPattern := map[string]int{}
+	for _, ids := range truth.journeys {
+		seen, flagged, pos := false, false, false
+		pattern := ""
+		for _, id := range ids {
+			if v, ok := pred[id]; ok {
+				seen = true
+				flagged = flagged || v.flagged
+			}
+			pos = pos || truth.positive[id]
+			pattern = truth.group[id] + "/" + truth.pattern[id]
+		}
+		switch {
+		case !seen:
+		case flagged && pos:
+			jtp++
+		case flagged:
+			jfp++
+			jfpPattern[pattern]++
+		case pos:
+			jfn++
+		}
+	}
+	jp, jr := float64(jtp)/float64(max(jtp+jfp, 1)), float64(jtp)/float64(max(jtp+jfn, 1))
+	t.Logf("journeys: TP %d FP %d FN %d precision %.3f recall %.3f F1 %.3f; false positives by pattern %v", jtp, jfp, jfn, jp, jr, 2*jp*jr/math.Max(jp+jr, 1e-9), jfpPattern)
 	dump := func(title string, mp map[string]*cnt) {
 		var ks []string
 		for k := range mp {

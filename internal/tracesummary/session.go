@@ -86,6 +86,7 @@ type sessionTrace struct {
 	run        int    // requests in a row before this one without a pause
 	verdict    string // the session anomaly type it was judged with
 	settled    bool   // its place in the session's order is judged
+	status     int    // the entry span's HTTP status code, 0 when unknown
 }
 
 type pendingTrace struct {
@@ -210,9 +211,13 @@ func (m *Model) judgeSession(s Summary, now int64) (verdict string, revised []Re
 	}
 
 	op := s.RootOperation
-	if i := slices.IndexFunc(sess.ops, func(o sessionOp) bool { return o.op == op }); i >= 0 {
+	// A request the service refused for its form (malformed, invalid,
+	// too large) did nothing: it neither comes before the session's
+	// actions nor breaks their order.
+	rejected := refusedForForm(s.EntryStatus)
+	if i := slices.IndexFunc(sess.ops, func(o sessionOp) bool { return o.op == op }); !rejected && i >= 0 {
 		sess.ops[i].first = min(sess.ops[i].first, start)
-	} else if len(sess.ops) < sessionMaxOps {
+	} else if !rejected && len(sess.ops) < sessionMaxOps {
 		sess.ops = append(sess.ops, sessionOp{op: op, first: start})
 	}
 	// This request came after the session's earlier ones were answered:
@@ -222,7 +227,7 @@ func (m *Model) judgeSession(s Summary, now int64) (verdict string, revised []Re
 	if verdict == AnomalyNone {
 		verdict = sess.flag
 	}
-	sess.traces = slices.Insert(sess.traces, pos, sessionTrace{id: s.TraceID, op: op, start: start, end: end, run: run, verdict: verdict})
+	sess.traces = slices.Insert(sess.traces, pos, sessionTrace{id: s.TraceID, op: op, start: start, end: end, run: run, verdict: verdict, settled: rejected, status: s.EntryStatus})
 	if len(sess.traces) > sessionHistory {
 		sess.traces = slices.Delete(sess.traces, 0, len(sess.traces)-sessionHistory)
 	}
@@ -291,11 +296,20 @@ func (m *Model) settleTrace(sess *session, match func(sessionTrace) bool, now in
 			return slices.ContainsFunc(sess.ops, func(o sessionOp) bool { return o.op == a && o.first < t.start })
 		}
 		verdict := AnomalyNone
+		// A request out of the usual order that the service could not
+		// serve for what it named (4xx: the cart, order or item does not
+		// exist) is a client acting on state it never made; one it served
+		// is more likely a shortcut (a link to a product, a saved cart),
+		// so it must be twice as rare to count.
+		rare := cfg.SessionRare
+		if t.status < 400 || t.status >= 500 {
+			rare /= 2
+		}
 		if warm && ord.n.l >= float64(cfg.MinSamples) {
 			for a, r := range ord.before {
 				r.decay(now, m.tauS, m.tauL)
 				// a usually comes first, and sessions that skip it are rare.
-				if share(r.l, ord.n.l) >= 0.5 && !earlier(a) && share(ord.n.l-r.l, sm.n.l) < cfg.SessionRare {
+				if share(r.l, ord.n.l) >= 0.5 && !earlier(a) && share(ord.n.l-r.l, sm.n.l) < rare {
 					verdict = AnomalyUnusualSequence
 				}
 			}
@@ -319,6 +333,18 @@ func (m *Model) settleTrace(sess *session, match func(sessionTrace) bool, now in
 		revised = m.flag(sess, verdict, revised)
 	}
 	return revised
+}
+
+// refusedForForm reports whether an HTTP status says the request was
+// refused for how it was sent rather than for the state it named: 400 Bad
+// Request, 413 Content Too Large, 414 URI Too Long, 415 Unsupported Media
+// Type, 422 Unprocessable Content, 431 Request Header Fields Too Large.
+func refusedForForm(status int) bool {
+	switch status {
+	case 400, 413, 414, 415, 422, 431:
+		return true
+	}
+	return false
 }
 
 func (m *Model) forget(sess *session) {

@@ -254,3 +254,80 @@ func TestSessionMemoryIsBounded(t *testing.T) {
 	off.ordinary("s")
 	assert.Empty(t, off.m.sess.byID)
 }
+
+// answered sends one request whose entry span the service answered with
+// status.
+func (s *shopper) answered(session, op string, pause time.Duration, status int) (id string, sc Score) {
+	s.n++
+	start := s.now.Add(pause)
+	end := start.Add(10 * time.Millisecond)
+	s.now = end
+	spans := requestSpans(session, op, start, end)
+	spans[0].Status = status
+	id = s.id(s.n)
+	sc = s.m.Observe(Summarize(id, spans), nil)
+	for _, r := range sc.Revised {
+		s.revised[r.TraceID] = r.Type
+	}
+	return id, sc
+}
+
+// A request the service refused for its form (malformed, invalid, too
+// large) did nothing: a client sending garbage to checkout and payment has
+// not paid before shopping. The same calls answered are paying first.
+func TestSessionOrderIgnoresRequestsRefusedForTheirForm(t *testing.T) {
+	for _, status := range []int{400, 413, 422} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			s := newShopper(t, ModelConfig{})
+			for i := range 400 {
+				s.ordinary(fmt.Sprintf("s-%d", i))
+			}
+			var scores []Score
+			for _, op := range []string{"POST /checkout", "POST /payment"} {
+				_, sc := s.answered("garbage", op, s.think(), status)
+				scores = append(scores, sc)
+			}
+			scores = append(scores, s.session("garbage", visit{"GET /products", s.think()}, visit{"GET /products/{id}", s.think()}, visit{"POST /cart/add", s.think()})...)
+			for i := range 20 {
+				s.ordinary(fmt.Sprintf("u-%d", i))
+			}
+			for i, sc := range scores {
+				assert.False(t, sc.IsAnomaly, "request %d: %s", i+1, sc.Type)
+			}
+			assert.Empty(t, s.revised, "nothing revised")
+
+			// The same calls answered: paying before shopping.
+			s.session("payer", visit{"POST /payment", 0}, visit{"GET /products", s.think()}, visit{"GET /products/{id}", s.think()}, visit{"POST /cart/add", s.think()})
+			assert.NotEmpty(t, s.revised)
+		})
+	}
+}
+
+// Out of the usual order, a request the service served must be twice as
+// rare to count as one it could not serve for what it named: with one
+// session in 28 adding to its cart straight from the product list (3.6 %,
+// between SessionRare/2 and SessionRare), such an add answered 200 is a
+// shortcut, answered 404 (no such product) a client acting on state it
+// never saw.
+func TestSessionOrderWeighsWhetherTheServiceCouldServe(t *testing.T) {
+	s := newShopper(t, ModelConfig{})
+	shortcut := func(id string, status int) string {
+		s.session(id, visit{"GET /products", 0})
+		tid, _ := s.answered(id, "POST /cart/add", s.think(), status)
+		return tid
+	}
+	for i := range 560 {
+		if i%28 == 27 {
+			shortcut(fmt.Sprintf("q-%d", i), 200)
+			continue
+		}
+		s.ordinary(fmt.Sprintf("s-%d", i))
+	}
+	served := shortcut("served", 200)
+	unserved := shortcut("unserved", 404)
+	for i := range 20 {
+		s.ordinary(fmt.Sprintf("u-%d", i))
+	}
+	assert.NotContains(t, s.revised, served, "a served shortcut")
+	assert.Equal(t, AnomalyUnusualSequence, s.revised[unserved], "an add to cart of a product never seen, refused")
+}

@@ -49,6 +49,9 @@ type Span struct {
 	// edge service takes from the W3C baggage the client sent); empty
 	// when unknown.
 	Session string
+	// Status is the HTTP response status code of the span, 0 when it has
+	// none.
+	Status int
 }
 
 // entry reports whether a span is where a request enters a service.
@@ -62,6 +65,7 @@ type Summary struct {
 	RootOperation string // "service name" of the entry span
 	RootIndex     int    // index of the entry span in the input
 	Session       string // the entry span's session, "" when unknown
+	EntryStatus   int    // the entry span's HTTP response status code, 0 when unknown
 	// EntryEnd is when the entry span ended: when the caller got its
 	// answer (work the request left running may end later).
 	EntryEnd   time.Time
@@ -166,6 +170,7 @@ func Summarize(traceID string, spans []Span) Summary {
 	s.RootService = root.Service
 	s.RootOperation = label(root)
 	s.Session = root.Session
+	s.EntryStatus = root.Status
 	s.EntryEnd = root.End
 
 	visited := make([]bool, len(spans))

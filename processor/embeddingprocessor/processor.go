@@ -3,6 +3,7 @@ package embeddingprocessor
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -495,6 +496,14 @@ func spanOf(r spanRef, sessionAttr string) tracesummary.Span {
 	}
 	if sp.Error {
 		sp.ErrorType = errorType(r.span)
+	}
+	for _, k := range [...]string{"http.response.status_code", "http.status_code"} {
+		if v, ok := r.span.Attributes().Get(k); ok {
+			if n, err := strconv.Atoi(v.AsString()); err == nil {
+				sp.Status = n
+			}
+			break
+		}
 	}
 	if sessionAttr != "" && (sp.Kind == tracesummary.KindServer || sp.Kind == tracesummary.KindConsumer) {
 		if v, ok := r.span.Attributes().Get(sessionAttr); ok {
