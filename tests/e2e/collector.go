@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -90,6 +91,25 @@ func (c *Collector) Pid() int { return c.cmd.Process.Pid }
 // StartCollectorWithConfig is StartCollector with another config file.
 func StartCollectorWithConfig(tb testing.TB, config, dataDir string, sets ...string) *Collector {
 	tb.Helper()
+	for attempt := 1; ; attempt++ {
+		c, err := startCollector(tb, config, dataDir, sets)
+		if err == nil {
+			return c
+		}
+		// Its ports are picked free a moment before the collector binds
+		// them, and another process can take one in between (outgoing
+		// connections draw local ports from the same range): try again with
+		// fresh ones.
+		if attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+			tb.Logf("collector start, attempt %d: a port was taken; retrying with new ports", attempt)
+			continue
+		}
+		tb.Fatal(err)
+	}
+}
+
+func startCollector(tb testing.TB, config, dataDir string, sets []string) (*Collector, error) {
+	tb.Helper()
 	c := &Collector{
 		DataDir:   dataDir,
 		ClickHTTP: FreePort(tb),
@@ -144,8 +164,7 @@ func StartCollectorWithConfig(tb testing.TB, config, dataDir string, sets ...str
 			tb.Logf("collector log:\n%s", c.Log())
 		}
 	})
-	c.waitReady(tb)
-	return c
+	return c, c.waitReady()
 }
 
 // Log returns what the collector printed so far.
@@ -155,25 +174,25 @@ func (c *Collector) Log() string {
 	return c.log.String()
 }
 
-func (c *Collector) waitReady(tb testing.TB) {
-	tb.Helper()
+func (c *Collector) waitReady() error {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-c.done:
-			tb.Fatalf("collector exited during start: %v\n%s", err, c.Log())
+			c.done <- err // for Stop, which must not wait forever
+			return fmt.Errorf("collector exited during start: %v\n%s", err, c.Log())
 		default:
 		}
 		resp, err := http.Get("http://" + c.Health + "/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	tb.Fatalf("collector not ready within 60s:\n%s", c.Log())
+	return fmt.Errorf("collector not ready within 60s:\n%s", c.Log())
 }
 
 // Stop sends SIGTERM and waits for a clean exit.
