@@ -39,14 +39,7 @@ func (s *shopper) think() time.Duration {
 }
 
 func (s *shopper) request(session, op string, pause time.Duration) Score {
-	s.n++
-	start := s.now.Add(pause)
-	end := start.Add(10 * time.Millisecond)
-	s.now = end
-	sc := s.m.Observe(Summarize(s.id(s.n), requestSpans(session, op, start, end)), nil)
-	for _, r := range sc.Revised {
-		s.revised[r.TraceID] = r.Type
-	}
+	_, sc := s.answered(session, op, pause, 0)
 	return sc
 }
 
@@ -256,7 +249,7 @@ func TestSessionMemoryIsBounded(t *testing.T) {
 }
 
 // answered sends one request whose entry span the service answered with
-// status.
+// status (0: no status recorded).
 func (s *shopper) answered(session, op string, pause time.Duration, status int) (id string, sc Score) {
 	s.n++
 	start := s.now.Add(pause)
