@@ -138,6 +138,25 @@ func (n *normalizer) scan(lo, hi int, inQuote bool) {
 				}
 			}
 		}
+		// Fast paths for the commonest units, plain words and punctuation
+		// that no rule reads; step decides everything else.
+		if c < utf8.RuneSelf {
+			prev := byte(' ')
+			if i > lo {
+				prev = src[i-1]
+			}
+			f := class[c]
+			if f&cAlnum != 0 && prev < utf8.RuneSelf {
+				if end, ok := n.plainWord(i, lo, hi, prev, inQuote); ok {
+					i = end
+					continue
+				}
+			} else if f&cPunct != 0 || f&cPathStart != 0 && prev < utf8.RuneSelf && class[prev]&cOpen == 0 {
+				n.punct(c)
+				i++
+				continue
+			}
+		}
 		i = n.step(i, lo, hi, inQuote)
 	}
 	if fieldStart >= 0 {
@@ -148,16 +167,16 @@ func (n *normalizer) scan(lo, hi int, inQuote bool) {
 // endField records facts about a whitespace-delimited field that change how
 // the next field is read.
 func (n *normalizer) endField(f string) {
-	for len(f) > 0 && strings.IndexByte(":;,.", f[len(f)-1]) >= 0 {
+	for len(f) > 0 && isFieldTrail(f[len(f)-1]) {
 		f = f[:len(f)-1]
 	}
 	n.userNext = principalNone
 	n.afterMethod = false
 	switch {
 	case len(f) < 3:
-	case (len(f) == 4 || len(f) == 8) && (strings.EqualFold(f, "user") || strings.EqualFold(f, "username")):
+	case isWord(f, "user") || isWord(f, "username"):
 		n.userNext = principalUser
-	case len(f) == 3 && n.authContext && strings.EqualFold(f, "for"):
+	case n.authContext && isWord(f, "for"):
 		n.userNext = principalFor
 	case !n.authContext && authWords.has(f):
 		n.authContext = true
@@ -166,8 +185,16 @@ func (n *normalizer) endField(f string) {
 	}
 }
 
+// isFieldTrail reports whether c is punctuation that ends a field without
+// belonging to its last word.
+func isFieldTrail(c byte) bool {
+	return c == ':' || c == ';' || c == ',' || c == '.'
+}
+
 // step consumes one unit (placeholder, quoted span, path, key=value, shaped
 // word, segment or punctuation byte) at src[i] and returns the next offset.
+// It is the general path: scan handles plain words (plainWord) and plain
+// punctuation itself.
 func (n *normalizer) step(i, lo, hi int, inQuote bool) int {
 	src := n.src
 	c := src[i]
@@ -191,7 +218,7 @@ func (n *normalizer) step(i, lo, hi int, inQuote bool) int {
 		// A word glued to a placeholder is the tail of a masked word; it
 		// must not start a key or a shaped word, or re-normalising the
 		// template would read it differently from the original.
-		glued := i-lo >= len(Placeholder) && src[i-len(Placeholder):i] == Placeholder
+		glued := followsPlaceholder(src, lo, i)
 		// Whole-word checks run only where a word starts, so each look-ahead
 		// stays inside its own word and the scan remains linear. Non-ASCII
 		// characters are letters here, as they are in segments.
@@ -227,6 +254,138 @@ func (n *normalizer) step(i, lo, hi int, inQuote bool) int {
 	}
 	n.punct(c)
 	return i + 1
+}
+
+// plainWord is the fast path for the commonest unit, an ASCII word or
+// number that starts a compound: a field, or a part of a dotted name, of a
+// call or of a key=value pair. It finds the word's end once and runs only
+// the whole-word rules that the byte after it can lead into, where step
+// would run them all, each scanning the word again. prev is the ASCII byte
+// before i (' ' at lo).
+func (n *normalizer) plainWord(i, lo, hi int, prev byte, inQuote bool) (int, bool) {
+	src := n.src
+	if i > lo && class[prev]&cCompound != 0 {
+		return i, false // inside a compound: only its first segment starts here
+	}
+	j, digits := i, uint32(0)
+	for j < hi {
+		f := class[src[j]]
+		if f&cAlnum == 0 {
+			break
+		}
+		digits |= f & cDigit
+		j++
+	}
+	if j < hi {
+		b := src[j]
+		if b >= utf8.RuneSelf {
+			// A non-ASCII letter continues the segment, a Unicode space
+			// needs decoding.
+			return i, false
+		}
+		if class[b]&cCompound != 0 {
+			return n.compound(i, lo, hi, prev, inQuote) // '_' or '-'
+		}
+		if class[b]&cWordNext != 0 && (i == lo || class[prev]&cWord == 0) && !followsPlaceholder(src, lo, i) {
+			if end, ok := n.wholeWord(i, j, hi, prev, inQuote); ok {
+				return end, true
+			}
+		}
+	}
+	// A compound of one segment: isVariableCompound in short.
+	seg := src[i:j]
+	if digits != 0 && isVariable(seg) && !digitWords.has(seg) {
+		n.placeholder()
+		return j, true
+	}
+	n.wordsUntil = j
+	if n.mayFold(seg) && n.foldWord(seg) {
+		return j, true
+	}
+	n.dateStart = -1
+	n.flushSpace()
+	n.sepOnly = false
+	n.out = append(n.out, seg...)
+	return j, true
+}
+
+// compound is plainWord for a word whose first segment is followed by '_'
+// or '-' (rdd_42_7, ip-10-0-0-5, Back-off, utf-8). It does what step would
+// do at i and then, for a compound that is kept, what step would do for
+// each of its segments and joiners.
+func (n *normalizer) compound(i, lo, hi int, prev byte, inQuote bool) (int, bool) {
+	src := n.src
+	if (i == lo || class[prev]&cWord == 0) && !followsPlaceholder(src, lo, i) {
+		if end, ok := n.keyValue(i, hi, inQuote); ok {
+			return end, true
+		}
+		if end, ok := n.shape(i, hi); ok {
+			return end, true
+		}
+	}
+	end := compoundEnd(src, i, hi)
+	w := src[i:end]
+	if isVariableCompound(w) {
+		n.placeholder()
+		return end, true
+	}
+	for k := 1; k < len(w); k++ {
+		if w[k] == '-' && (w[k-1] == '_' || w[k-1] == '-') {
+			// A '-' that follows a joiner may sign a number (step);
+			// nothing has been written yet, so step can take over.
+			return i, false
+		}
+	}
+	n.wordsUntil = end
+	for k := i; ; {
+		e := k
+		for e < end && src[e] != '_' && src[e] != '-' {
+			e++
+		}
+		if seg := src[k:e]; len(seg) > 0 && !n.foldWord(seg) {
+			n.literal(seg)
+		}
+		if e == end {
+			return end, true
+		}
+		n.punct(src[e])
+		k = e + 1
+	}
+}
+
+// followsPlaceholder reports whether the word at i is glued to a
+// placeholder before it.
+func followsPlaceholder(src string, lo, i int) bool {
+	return i-lo >= len(Placeholder) && src[i-len(Placeholder):i] == Placeholder
+}
+
+// wholeWord runs, in step's order, the rules for a word starting at i that
+// can match given src[j] (cWordNext), the byte after its first segment:
+// a drive letter path needs ':' after one letter; key=value needs '=' at
+// the end of the key, which may go on through '.' or '$'; colon-joined hex
+// needs ':'; a host name needs '.', an e-mail address '@', possibly after
+// '.', '%' or '+' (a UUID needs '-', which plainWord leaves to step). Of
+// the shapes, only one can then match.
+func (n *normalizer) wholeWord(i, j, hi int, prev byte, inQuote bool) (int, bool) {
+	switch n.src[j] {
+	case ':':
+		if j == i+1 && class[prev]&cOpen != 0 {
+			if end, ok := n.path(i, hi); ok {
+				return end, true
+			}
+		}
+		return n.hexColon(i, hi)
+	case '=', '$':
+		return n.keyValue(i, hi, inQuote)
+	case '.':
+		if end, ok := n.keyValue(i, hi, inQuote); ok {
+			return end, true
+		}
+		return n.hostOrEmail(i, hi)
+	case '@', '%', '+':
+		return n.hostOrEmail(i, hi)
+	}
+	return i, false
 }
 
 // prevClassByte returns the byte that stands for the character before i
@@ -294,18 +453,35 @@ func (n *normalizer) segment(i, hi int) int {
 		n.placeholder()
 		return j
 	}
-	if j-i <= 12 {
-		if n.phEnd == len(n.out) && n.pendingSpace && unitWords.has(seg) {
-			n.pendingSpace = false
-			return j
-		}
-		if class[seg[0]]&cUpper != 0 && dateWords.has(seg) {
-			n.dateWord(seg)
-			return j
-		}
+	if !n.foldWord(seg) {
+		n.literal(seg)
 	}
-	n.literal(seg)
 	return j
+}
+
+// mayFold is the inlined part of foldWord: whether seg could be a unit or
+// a date word there, before looking it up.
+func (n *normalizer) mayFold(seg string) bool {
+	return len(seg) <= 12 && (n.phEnd == len(n.out) && n.pendingSpace || class[seg[0]]&cUpper != 0)
+}
+
+// foldWord handles a segment that is not variable but may vary together
+// with a neighbouring number: a unit after a number joins the number's
+// placeholder, and a month or weekday name may join a date's. It reports
+// false if seg is to be copied as it is.
+func (n *normalizer) foldWord(seg string) bool {
+	if !n.mayFold(seg) {
+		return false
+	}
+	if n.phEnd == len(n.out) && n.pendingSpace && unitWords.has(seg) {
+		n.pendingSpace = false
+		return true
+	}
+	if class[seg[0]]&cUpper != 0 && dateWords.has(seg) {
+		n.dateWord(seg)
+		return true
+	}
+	return false
 }
 
 // isVariable decides whether a run of letters and digits is an instance
@@ -317,6 +493,9 @@ func isVariable(seg string) bool {
 	}
 	if k == len(seg) {
 		return false // most segments are plain words
+	}
+	if k == 0 {
+		return true // a number, or an id that starts like one
 	}
 	var digits, upper, lower, runs, run, maxRun int
 	for k := 0; k < len(seg); k++ {
@@ -656,20 +835,36 @@ func isSourceFile(base string) bool {
 // instance data: UUIDs, colon-separated hex (MAC, IPv6, clock times),
 // e-mail addresses and host names that contain digits.
 func (n *normalizer) shape(i, hi int) (int, bool) {
-	src := n.src
-	if end := uuidEnd(src, i, hi); end > 0 {
+	if end := uuidEnd(n.src, i, hi); end > 0 {
 		n.placeholder()
 		return end, true
 	}
-	hexEnd, hexOK := hexColonEnd(src, i, hi)
-	hostEnd, hostOK, emailEnd := hostOrEmailEnd(src, i, hi)
+	// Hex groups end at their first ':', where neither a host name (which
+	// needs two dots) nor an e-mail address (which needs '@') can go on, so
+	// at most one of the two matches and the order of the tests is free.
+	if end, ok := n.hexColon(i, hi); ok {
+		return end, true
+	}
+	return n.hostOrEmail(i, hi)
+}
+
+// hexColon masks colon-joined hex groups at i (see hexColonEnd).
+func (n *normalizer) hexColon(i, hi int) (int, bool) {
+	if end, ok := hexColonEnd(n.src, i, hi); ok {
+		n.placeholder()
+		return end, true
+	}
+	return i, false
+}
+
+// hostOrEmail masks an e-mail address or a host name with a digit at i
+// (see hostOrEmailEnd).
+func (n *normalizer) hostOrEmail(i, hi int) (int, bool) {
+	hostEnd, hostOK, emailEnd := hostOrEmailEnd(n.src, i, hi)
 	switch {
 	case emailEnd > 0:
 		n.placeholder()
 		return emailEnd, true
-	case hexOK:
-		n.placeholder()
-		return hexEnd, true
 	case hostOK:
 		n.placeholder()
 		return hostEnd, true
@@ -742,14 +937,19 @@ func hexColonEnd(src string, i, hi int) (int, bool) {
 // service names without digits (api.example.com) are kept.
 func hostOrEmailEnd(src string, i, hi int) (hostEnd int, hostOK bool, emailEnd int) {
 	j, dots, hostChars := i, 0, true
-	for j < hi && class[src[j]]&cEmail != 0 {
-		switch src[j] {
-		case '.':
-			dots++
-		case '_', '%', '+':
-			hostChars = false
+	for ; j < hi; j++ {
+		f := class[src[j]]
+		if f&cEmail == 0 {
+			break
 		}
-		j++
+		if f&cAlnum == 0 {
+			switch src[j] {
+			case '.':
+				dots++
+			case '_', '%', '+':
+				hostChars = false
+			}
+		}
 	}
 	if j < hi && src[j] == '@' {
 		if j > i {
@@ -913,6 +1113,13 @@ func (n *normalizer) literal(s string) {
 		}
 		s = s[size:]
 	}
+}
+
+// isWord reports whether f is the lowercase ASCII word w in any case. (No
+// other character folds to an ASCII letter in the same number of bytes, so
+// this is strings.EqualFold for these words.)
+func isWord(f, w string) bool {
+	return len(f) == len(w) && equalLower(f, w)
 }
 
 func isUpperWord(s string) bool {

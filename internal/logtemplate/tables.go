@@ -1,5 +1,7 @@
 package logtemplate
 
+import "strings"
+
 // Byte classes for the ASCII range. One table lookup per byte keeps the
 // scanner branch-light. Bytes >= 0x80 have no class bits; the scanner
 // treats them as letters unless they decode to a Unicode space (invalid
@@ -23,6 +25,9 @@ const (
 	cIdentMark // shows that a quoted word is a code identifier rather than a plain value
 	cCompound  // joins the parts of an identifier: letters, digits, '_' and '-'
 	cWord      // continues a word for the whole-word checks (key=, e-mail, host, UUID)
+	cPunct     // punctuation that no rule reads, so it is always copied as is
+	cPathStart // punctuation that may start a path after an opener ('/', "./", "~/")
+	cWordNext  // after the first segment of a word, may lead into a key, a host, an e-mail or hex groups
 )
 
 const cAlpha = cUpper | cLower
@@ -79,40 +84,90 @@ func init() {
 		}
 	}
 	add("@", cWord)
+	// All but the punctuation that step may read as the start of something:
+	// a quote, a placeholder, a signed number, a word ('_') or a path.
+	for c := 0x21; c < 0x7f; c++ {
+		if class[c]&cAlnum == 0 && !strings.ContainsRune("_<-+'\"`/.~", rune(c)) {
+			class[c] |= cPunct
+		}
+	}
+	add("/.~", cPathStart)
+	add(":=$.@%+", cWordNext)
 }
 
 // set is a small case-insensitive set of ASCII words. Most lookups are for
-// words that are not in it, so the length and first-letter filters answer
-// them without hashing.
+// words that are not in it, so a filter on the length and first letter
+// answers most of them with one load; the rest probe a small open-addressed
+// table keyed by the length and the first, middle and last letters, which
+// needs no hashing of the whole word and rarely more than one comparison.
 type set struct {
-	words map[string]struct{}
-	lens  uint64    // bit n is set if a word has length n (< 64)
-	first [256]bool // lowercased first bytes of the words
+	slots []string // power-of-two sized; "" marks a free slot
+	mask  uint32
+	// first[n] has bit firstBit(w[0]) set for each word w of length n.
+	first [maxSetWord]uint64
 }
 
+// Longest word a set lookup considers; longer words are never members.
+const maxSetWord = 24
+
+// wordSet builds a set of lowercase words.
 func wordSet(words ...string) *set {
-	s := &set{words: make(map[string]struct{}, len(words))}
+	size := 16
+	for size < 4*len(words) {
+		size *= 2
+	}
+	s := &set{slots: make([]string, size), mask: uint32(size - 1)}
 	for _, w := range words {
-		s.words[w] = struct{}{}
-		if len(w) < 64 {
-			s.lens |= 1 << len(w)
+		if len(w) >= maxSetWord {
+			continue // has would never find it
 		}
-		s.first[w[0]] = true
+		s.first[len(w)] |= 1 << firstBit(w[0])
+		h := setHash(w)
+		for s.slots[h&s.mask] != "" && s.slots[h&s.mask] != w {
+			h++
+		}
+		s.slots[h&s.mask] = w
 	}
 	return s
 }
 
+// setHash mixes the length and three letters of w, lowercased; w is not
+// empty.
+func setHash(w string) uint32 {
+	k := uint32(lower(w[0]))<<24 | uint32(lower(w[len(w)/2]))<<16 | uint32(lower(w[len(w)-1]))<<8 | uint32(len(w))
+	return (k * 0x9e3779b1) >> 16
+}
+
 func (s *set) has(w string) bool {
-	if len(w) == 0 || len(w) >= 24 || s.lens&(1<<len(w)) == 0 || !s.first[lower(w[0])] {
+	if len(w) == 0 || len(w) >= maxSetWord || s.first[len(w)]&(1<<firstBit(w[0])) == 0 {
 		return false
 	}
-	// Lowercase into a stack buffer: m[string(b)] does not allocate.
-	var buf [24]byte
-	for i := 0; i < len(w); i++ {
-		buf[i] = lower(w[i])
+	for h := setHash(w); ; h++ {
+		cand := s.slots[h&s.mask]
+		if cand == "" {
+			return false
+		}
+		if len(cand) == len(w) && equalLower(w, cand) {
+			return true
+		}
 	}
-	_, ok := s.words[string(buf[:len(w)])]
-	return ok
+}
+
+// firstBit maps a byte and its uppercase form (for letters) to the same
+// bit of set.first.
+func firstBit(c byte) byte {
+	return (c | 0x20) & 63
+}
+
+// equalLower reports whether w with ASCII letters lowercased equals the
+// (lowercase) set word s of the same length.
+func equalLower(w, s string) bool {
+	for i := 0; i < len(s); i++ {
+		if lower(w[i]) != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func lower(c byte) byte {
