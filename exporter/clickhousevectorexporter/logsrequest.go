@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/occenc"
@@ -37,16 +38,19 @@ func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelp
 	r := &logsRequest{}
 	vecs := map[uint64][]float32{}
 	mixed := false // session scopes beside others: the sessions are copied out
+	others := 0
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		sls := ld.ResourceLogs().At(i).ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			if isSessionScope(sls.At(j)) {
 				r.nSession += sls.At(j).LogRecords().Len()
-			} else if sls.At(j).LogRecords().Len() > 0 {
+			} else if n := sls.At(j).LogRecords().Len(); n > 0 {
 				mixed = true
+				others += n
 			}
 		}
 	}
+	r.occ = make([]occurrence, 0, others)
 	if r.nSession > 0 {
 		r.sessions = ld
 		if mixed {
@@ -73,40 +77,47 @@ func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelp
 			recs := sl.LogRecords()
 			for k := 0; k < recs.Len(); k++ {
 				lr := recs.At(k)
-				attrs := lr.Attributes()
-				tpl, ok := attrs.Get(vecattr.Template)
-				if !ok {
+				// One pass over the attributes for the four the processor
+				// attached.
+				var o occurrence
+				var tpl, vec bool
+				var vecBytes pcommon.ByteSlice
+				lr.Attributes().Range(func(k string, v pcommon.Value) bool {
+					switch k {
+					case vecattr.Template:
+						o.Template, tpl = v.Str(), true
+					case vecattr.TemplateHash:
+						o.Hash = uint64(v.Int())
+					case vecattr.Model:
+						o.Model = v.Str()
+					case vecattr.Vector:
+						vecBytes, vec = v.Bytes(), true
+					}
+					return true
+				})
+				if !tpl {
 					continue
 				}
-				o := occurrence{
-					ts:       logTime(lr),
-					traceID:  traceIDString(lr.TraceID()),
-					spanID:   spanIDString(lr.SpanID()),
-					severity: lr.SeverityText(),
-					service:  service,
-					body:     lr.Body().AsString(),
-					template: tpl.Str(),
-				}
-				if h, ok := attrs.Get(vecattr.TemplateHash); ok {
-					o.hash = uint64(h.Int())
-				}
-				if m, ok := attrs.Get(vecattr.Model); ok {
-					o.model = m.Str()
-				}
-				if v, ok := attrs.Get(vecattr.Vector); ok {
-					if vec, err := vecattr.Decode(v.Bytes().AsRaw()); err == nil && len(vec) == w.dims() {
-						vecs[o.hash] = vec
+				if vec {
+					if v, err := vecattr.Decode(vecBytes.AsRaw()); err == nil && len(v) == w.dims() {
+						vecs[o.Hash] = v
 					}
 				}
-				if o.severity == "" {
-					o.severity = lr.SeverityNumber().String()
+				o.TS = logTime(lr)
+				o.TraceID = traceIDString(lr.TraceID())
+				o.SpanID = spanIDString(lr.SpanID())
+				o.Severity = lr.SeverityText()
+				o.Service = service
+				o.Body = lr.Body().AsString()
+				if o.Severity == "" {
+					o.Severity = lr.SeverityNumber().String()
 				}
 				r.occ = append(r.occ, o)
 			}
 		}
 	}
 	for i := range r.occ {
-		r.occ[i].vec = vecs[r.occ[i].hash]
+		r.occ[i].Vec = vecs[r.occ[i].Hash]
 	}
 	return r, nil
 }
@@ -188,8 +199,7 @@ func occSize(szt exporterhelper.RequestSizerType, o *occurrence) int {
 	if szt == exporterhelper.RequestSizerTypeItems {
 		return 1
 	}
-	return occenc.Size(&occenc.Row{TraceID: o.traceID, SpanID: o.spanID, Severity: o.severity, Service: o.service,
-		Body: o.body, Template: o.template, Model: o.model})
+	return occenc.Size(o)
 }
 
 // logsEncoding is how the persistent queue stores a logsRequest: the
@@ -209,13 +219,7 @@ func (logsEncoding) Marshal(_ context.Context, req xexporterhelper.Request) ([]b
 			return nil, err
 		}
 	}
-	rows := make([]occenc.Row, len(r.occ))
-	for i := range r.occ {
-		o := &r.occ[i]
-		rows[i] = occenc.Row{TS: o.ts, TraceID: o.traceID, SpanID: o.spanID, Severity: o.severity, Service: o.service,
-			Body: o.body, Template: o.template, Model: o.model, Hash: o.hash, Vec: o.vec}
-	}
-	return occenc.Append(make([]byte, 0, r.BytesSize()+len(sessions)+64), rows, sessions), nil
+	return occenc.Append(make([]byte, 0, r.BytesSize()+len(sessions)+64), r.occ, sessions), nil
 }
 
 // Unmarshal decodes what Marshal wrote; the request keeps buf.
@@ -224,12 +228,7 @@ func (logsEncoding) Unmarshal(buf []byte) (context.Context, xexporterhelper.Requ
 	if err != nil {
 		return context.Background(), nil, fmt.Errorf("queued logs request: %w", err)
 	}
-	r := &logsRequest{occ: make([]occurrence, len(rows))}
-	for i := range rows {
-		o := &rows[i]
-		r.occ[i] = occurrence{ts: o.TS, traceID: o.TraceID, spanID: o.SpanID, severity: o.Severity, service: o.Service,
-			body: o.Body, template: o.Template, model: o.Model, hash: o.Hash, vec: o.Vec}
-	}
+	r := &logsRequest{occ: rows}
 	if len(sessions) > 0 {
 		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(sessions)
 		if err != nil {

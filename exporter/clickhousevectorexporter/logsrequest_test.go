@@ -34,17 +34,17 @@ func TestLogsRequestReadsOccurrencesAndSessions(t *testing.T) {
 	assert.Equal(t, 42, r.ItemsCount())
 	byHash := map[uint64][]float32{}
 	for _, o := range r.occ {
-		assert.Equal(t, "inventory", o.service)
-		assert.Equal(t, "ERROR", o.severity)
-		assert.NotEmpty(t, o.template)
-		assert.Len(t, o.traceID, 32)
+		assert.Equal(t, "inventory", o.Service)
+		assert.Equal(t, "ERROR", o.Severity)
+		assert.NotEmpty(t, o.Template)
+		assert.Len(t, o.TraceID, 32)
 		// The processor sends a template's vector on its first record only;
 		// every occurrence of the template gets it.
-		require.Len(t, o.vec, 384, o.template)
-		if v, ok := byHash[o.hash]; ok {
-			assert.Equal(t, &v[0], &o.vec[0], "one vector per template, shared")
+		require.Len(t, o.Vec, 384, o.Template)
+		if v, ok := byHash[o.Hash]; ok {
+			assert.Equal(t, &v[0], &o.Vec[0], "one vector per template, shared")
 		}
-		byHash[o.hash] = o.vec
+		byHash[o.Hash] = o.Vec
 	}
 	assert.Len(t, byHash, 4)
 }
@@ -63,8 +63,8 @@ func TestLogsEncodingRoundTrip(t *testing.T) {
 	require.Len(t, g.occ, len(r.occ))
 	for i := range r.occ {
 		want, have := r.occ[i], g.occ[i]
-		assert.True(t, want.ts.Equal(have.ts), "ts %v != %v", want.ts, have.ts)
-		want.ts = have.ts
+		assert.True(t, want.TS.Equal(have.TS), "ts %v != %v", want.TS, have.TS)
+		want.TS = have.TS
 		assert.Equal(t, want, have)
 	}
 	assert.Equal(t, 2, g.nSession)

@@ -50,25 +50,25 @@ func (s *templateStats) add(occ []occurrence) {
 	defer s.mu.Unlock()
 	for i := range occ {
 		o := &occ[i]
-		k := statKey{hash: o.hash, service: o.service, severity: o.severity, minute: o.ts.Truncate(time.Minute).Unix()}
+		k := statKey{hash: o.Hash, service: o.Service, severity: o.Severity, minute: o.TS.Truncate(time.Minute).Unix()}
 		a := s.pending[k]
 		if a == nil {
 			if len(s.pending) >= maxStatKeys {
 				s.dropped++
 				continue
 			}
-			a = &statAgg{first: o.ts, last: o.ts}
+			a = &statAgg{first: o.TS, last: o.TS}
 			s.pending[k] = a
 		}
 		a.count++
-		if o.ts.Before(a.first) {
-			a.first = o.ts
+		if o.TS.Before(a.first) {
+			a.first = o.TS
 		}
-		if o.ts.After(a.last) {
-			a.last = o.ts
+		if o.TS.After(a.last) {
+			a.last = o.TS
 		}
-		if o.traceID != "" && len(a.traces) < maxExampleTraces && !contains(a.traces, o.traceID) {
-			a.traces = append(a.traces, o.traceID)
+		if o.TraceID != "" && len(a.traces) < maxExampleTraces && !contains(a.traces, o.TraceID) {
+			a.traces = append(a.traces, o.TraceID)
 		}
 	}
 }

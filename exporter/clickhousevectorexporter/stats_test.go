@@ -18,13 +18,13 @@ func TestTemplateStatsAggregate(t *testing.T) {
 	s := newTemplateStats()
 	t0 := time.Date(2026, 11, 27, 10, 0, 5, 0, time.UTC)
 	occ := []occurrence{
-		{ts: t0, hash: 1, service: "cart", severity: "ERROR", traceID: "a"},
-		{ts: t0.Add(-4 * time.Second), hash: 1, service: "cart", severity: "ERROR", traceID: "a"},
-		{ts: t0.Add(time.Minute), hash: 1, service: "cart", severity: "ERROR", traceID: "b"},
-		{ts: t0.Add(time.Second), hash: 1, service: "payment", severity: "ERROR"},
+		{TS: t0, Hash: 1, Service: "cart", Severity: "ERROR", TraceID: "a"},
+		{TS: t0.Add(-4 * time.Second), Hash: 1, Service: "cart", Severity: "ERROR", TraceID: "a"},
+		{TS: t0.Add(time.Minute), Hash: 1, Service: "cart", Severity: "ERROR", TraceID: "b"},
+		{TS: t0.Add(time.Second), Hash: 1, Service: "payment", Severity: "ERROR"},
 	}
 	for i := range 8 {
-		occ = append(occ, occurrence{ts: t0.Add(time.Duration(i) * time.Second), hash: 2, service: "cart", severity: "ERROR", traceID: string(rune('c' + i))})
+		occ = append(occ, occurrence{TS: t0.Add(time.Duration(i) * time.Second), Hash: 2, Service: "cart", Severity: "ERROR", TraceID: string(rune('c' + i))})
 	}
 	s.add(occ)
 	p, dropped := s.take()

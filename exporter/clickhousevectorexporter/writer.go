@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/occenc"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
@@ -265,14 +266,9 @@ func (w *writer) loadPatterns(ctx context.Context) error {
 	return rows.Err()
 }
 
-// occurrence is one embedded error log.
-type occurrence struct {
-	ts                                 time.Time
-	traceID, spanID, severity, service string
-	body, template, model              string
-	hash                               uint64
-	vec                                []float32
-}
+// occurrence is one embedded error log: the row the queue encodes
+// (occenc) is the row the exporter inserts, with no copy between them.
+type occurrence = occenc.Row
 
 // pushLogs stores a batch of logs: the browser-session records and the
 // error occurrences the embedding processor templated.
@@ -324,14 +320,14 @@ func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error
 	w.mu.Lock()
 	fresh := map[uint64]occurrence{}
 	for _, o := range occ {
-		if o.vec == nil {
+		if o.Vec == nil {
 			continue
 		}
-		if _, known := w.templates[o.hash]; known {
+		if _, known := w.templates[o.Hash]; known {
 			continue
 		}
-		if prev, ok := fresh[o.hash]; !ok || o.ts.Before(prev.ts) {
-			fresh[o.hash] = o
+		if prev, ok := fresh[o.Hash]; !ok || o.TS.Before(prev.TS) {
+			fresh[o.Hash] = o
 		}
 	}
 	w.mu.Unlock()
@@ -343,7 +339,7 @@ func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error
 		return fmt.Errorf("prepare template insert: %w", err)
 	}
 	for _, o := range fresh {
-		if err := batch.Append(o.hash, o.template, o.service, o.severity, truncate(o.body, 4096), o.ts, o.vec, o.model); err != nil {
+		if err := batch.Append(o.Hash, o.Template, o.Service, o.Severity, truncate(o.Body, 4096), o.TS, o.Vec, o.Model); err != nil {
 			return consumererror.NewPermanent(fmt.Errorf("template row: %w", err))
 		}
 	}
@@ -373,7 +369,7 @@ func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error 
 	)
 	for i := range occ {
 		o := &occ[i]
-		ts[i], trace[i], span[i], sev[i], svc[i], body[i], tpl[i], hashes[i], m[i] = o.ts, o.traceID, o.spanID, o.severity, o.service, o.body, o.template, o.hash, o.model
+		ts[i], trace[i], span[i], sev[i], svc[i], body[i], tpl[i], hashes[i], m[i] = o.TS, o.TraceID, o.SpanID, o.Severity, o.Service, o.Body, o.Template, o.Hash, o.Model
 	}
 	for i, col := range []any{ts, trace, span, sev, svc, body, tpl, hashes, m} {
 		if err := batch.Column(i).Append(col); err != nil {
@@ -401,18 +397,18 @@ func (w *writer) countPatterns(occ []occurrence) {
 	byTemplate := map[uint64]*pattern{}
 	for i := range occ {
 		o := &occ[i]
-		if o.vec == nil {
+		if o.Vec == nil {
 			continue
 		}
-		p, seen := byTemplate[o.hash]
+		p, seen := byTemplate[o.Hash]
 		if !seen {
 			p = w.nearestPattern(*o)
-			byTemplate[o.hash] = p
+			byTemplate[o.Hash] = p
 		}
 		if p == nil {
 			continue
 		}
-		p.pending.add(1, o.ts, o.traceID)
+		p.pending.add(1, o.TS, o.TraceID)
 	}
 }
 
@@ -512,11 +508,11 @@ func (w *writer) nearestPattern(o occurrence) *pattern {
 	var best *pattern
 	bestD := math.Inf(1)
 	for _, p := range w.patterns {
-		if len(p.vec) != len(o.vec) {
+		if len(p.vec) != len(o.Vec) {
 			continue
 		}
-		d := cosineDistance(p.vec, o.vec)
-		if p.service != "" && p.service != o.service {
+		d := cosineDistance(p.vec, o.Vec)
+		if p.service != "" && p.service != o.Service {
 			d += 0.05
 		}
 		if d < bestD {

@@ -158,6 +158,9 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 	// need not clone every batch for this pipeline, and only the records
 	// worth embedding (a minority of a healthy stream) are copied.
 	ld := plog.NewLogs()
+	if n := in.LogRecordCount(); n > 64 {
+		picked, hashes = make([]plog.LogRecord, 0, n), make([]uint64, 0, n)
+	}
 	for i := 0; i < in.ResourceLogs().Len(); i++ {
 		rl := in.ResourceLogs().At(i)
 		var outRL plog.ResourceLogs

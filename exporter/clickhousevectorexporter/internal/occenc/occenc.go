@@ -1,20 +1,23 @@
 // Package occenc is the compact binary form in which the clickhouse_vector
 // exporter's persistent queue holds error occurrences:
 //
-//	version byte (1)
+//	version byte (2)
 //	uvarint n, then per occurrence:
 //	  int64 unix nanos, uint64 template hash (little endian),
-//	  uvarint indexes into the string table of trace id, span id,
-//	  severity, service, template and model, then the body (uvarint
+//	  uvarint indexes into the string table of severity, service,
+//	  template and model, then trace id, span id and body (each uvarint
 //	  length + bytes)
 //	the string table: uvarint count, each uvarint length + bytes
 //	uvarint vectors, each: uint64 hash, uvarint dims, dims float32s
 //	uvarint length + opaque trailer bytes (0: none)
 //
-// Trace and span ids, services, templates and models repeat within a
-// batch, so each is stored once, and so is each template's vector. Decoding
-// checks every length against what is left: damaged input yields an error,
-// never a panic or made-up rows.
+// Severities, services, templates and models repeat within a batch, so each
+// is stored once, and so is each template's vector; trace and span ids are
+// nearly all distinct, so they are stored in place. Version 1 (queues
+// written by earlier builds) indexed the ids too: trace id, span id,
+// severity, service, template, model. Decoding checks every length against
+// what is left: damaged input yields an error, never a panic or made-up
+// rows.
 package occenc
 
 import (
@@ -35,7 +38,7 @@ type Row struct {
 	Vec                                []float32 // the template's vector, shared by its rows; nil when unknown
 }
 
-const version = 1
+const version = 2
 
 // ErrDamaged is returned for input that is truncated or inconsistent.
 var ErrDamaged = errors.New("encoded occurrences are truncated or damaged")
@@ -49,13 +52,24 @@ func Size(r *Row) int {
 func Append(b []byte, rows []Row, trailer []byte) []byte {
 	strs := map[string]uint64{}
 	var table []string
-	index := func(s string) uint64 {
+	// Rows of a batch mostly repeat the previous row's severity, service
+	// and model (and often its template): those skip the map.
+	var (
+		last    [4]string
+		lastIdx [4]uint64
+		seen    [4]bool
+	)
+	index := func(k int, s string) uint64 {
+		if seen[k] && s == last[k] {
+			return lastIdx[k]
+		}
 		i, ok := strs[s]
 		if !ok {
 			i = uint64(len(table))
 			strs[s] = i
 			table = append(table, s)
 		}
+		last[k], lastIdx[k], seen[k] = s, i, true
 		return i
 	}
 	b = append(b, version)
@@ -65,11 +79,14 @@ func Append(b []byte, rows []Row, trailer []byte) []byte {
 		o := &rows[i]
 		b = binary.LittleEndian.AppendUint64(b, uint64(o.TS.UnixNano()))
 		b = binary.LittleEndian.AppendUint64(b, o.Hash)
-		for _, s := range [...]string{o.TraceID, o.SpanID, o.Severity, o.Service, o.Template, o.Model} {
-			b = binary.AppendUvarint(b, index(s))
+		b = binary.AppendUvarint(b, index(0, o.Severity))
+		b = binary.AppendUvarint(b, index(1, o.Service))
+		b = binary.AppendUvarint(b, index(2, o.Template))
+		b = binary.AppendUvarint(b, index(3, o.Model))
+		for _, s := range [...]string{o.TraceID, o.SpanID, o.Body} {
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
 		}
-		b = binary.AppendUvarint(b, uint64(len(o.Body)))
-		b = append(b, o.Body...)
 		if o.Vec != nil {
 			vecs[o.Hash] = o.Vec
 		}
@@ -96,23 +113,36 @@ func Append(b []byte, rows []Row, trailer []byte) []byte {
 // vector.
 func Decode(buf []byte) (rows []Row, trailer []byte, err error) {
 	d := decoder{b: buf}
-	if v := d.byte(); v != version {
-		if d.err != nil {
-			return nil, nil, d.err
-		}
-		return nil, nil, fmt.Errorf("encoded occurrences have version %d; this build reads %d", v, version)
+	v := d.byte()
+	if d.err != nil {
+		return nil, nil, d.err
 	}
-	n := d.count(23) // 16 fixed bytes, 6 indexes and a body length at least
+	if v != version && v != 1 {
+		return nil, nil, fmt.Errorf("encoded occurrences have version %d; this build reads 1 and %d", v, version)
+	}
+	// Fixed bytes, string-table indexes and in-place lengths at least.
+	minRow := 16 + 4 + 3
+	if v == 1 {
+		minRow = 16 + 6 + 1
+	}
+	n := d.count(minRow)
 	type fixed struct {
 		ts, hash uint64
-		idx      [6]uint64
+		idx      [6]uint64 // trace, span, severity, service, template, model (v1)
 	}
 	fx := make([]fixed, n)
 	rows = make([]Row, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		fx[i].ts, fx[i].hash = d.uint64(), d.uint64()
-		for k := range fx[i].idx {
-			fx[i].idx[k] = d.uvarint()
+		if v == 1 {
+			for k := range fx[i].idx {
+				fx[i].idx[k] = d.uvarint()
+			}
+		} else {
+			for k := 2; k < 6; k++ {
+				fx[i].idx[k] = d.uvarint()
+			}
+			rows[i].TraceID, rows[i].SpanID = d.str(), d.str()
 		}
 		rows[i].Body = d.str()
 	}
@@ -136,9 +166,13 @@ func Decode(buf []byte) (rows []Row, trailer []byte, err error) {
 	if d.err != nil {
 		return nil, nil, d.err
 	}
+	first := 2 // the first string-table index a row of this version has
+	if v == 1 {
+		first = 0
+	}
 	for i := range rows {
 		x := fx[i].idx
-		for _, k := range x {
+		for _, k := range x[first:] {
 			if k >= uint64(len(table)) {
 				return nil, nil, ErrDamaged
 			}
@@ -146,7 +180,10 @@ func Decode(buf []byte) (rows []Row, trailer []byte, err error) {
 		o := &rows[i]
 		o.TS = time.Unix(0, int64(fx[i].ts)).UTC()
 		o.Hash = fx[i].hash
-		o.TraceID, o.SpanID, o.Severity, o.Service, o.Template, o.Model = table[x[0]], table[x[1]], table[x[2]], table[x[3]], table[x[4]], table[x[5]]
+		if v == 1 {
+			o.TraceID, o.SpanID = table[x[0]], table[x[1]]
+		}
+		o.Severity, o.Service, o.Template, o.Model = table[x[2]], table[x[3]], table[x[4]], table[x[5]]
 		o.Vec = vecs[o.Hash]
 	}
 	return rows, trailer, nil

@@ -1,7 +1,9 @@
 package occenc
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -60,18 +62,79 @@ func TestDecodeRejectsDamagedInput(t *testing.T) {
 	}
 	_, _, err := Decode(append(b, 0))
 	assert.ErrorContains(t, err, "after their end")
-	_, _, err = Decode(append([]byte{2}, b[1:]...))
-	assert.ErrorContains(t, err, "version 2; this build reads 1")
+	_, _, err = Decode(append([]byte{3}, b[1:]...))
+	assert.ErrorContains(t, err, "version 3; this build reads 1 and 2")
 	// A string index past the table.
 	bad := Append(nil, []Row{{Body: "x"}}, nil)
 	bad[1+1+16] = 5
 	_, _, err = Decode(bad)
 	assert.ErrorIs(t, err, ErrDamaged)
+	bad = appendV1(nil, []Row{{Body: "x"}}, nil)
+	bad[1+1+16] = 5
+	_, _, err = Decode(bad)
+	assert.ErrorIs(t, err, ErrDamaged)
+}
+
+// A queue written by a build of version 1 is read after an upgrade.
+func TestDecodeVersion1(t *testing.T) {
+	rows := sampleRows(20)
+	got, trailer, err := Decode(appendV1(nil, rows, []byte("t")))
+	require.NoError(t, err)
+	assert.Equal(t, rows, got)
+	assert.Equal(t, "t", string(trailer))
+}
+
+// appendV1 is version 1's encoder: every string, ids included, indexed into
+// the string table.
+func appendV1(b []byte, rows []Row, trailer []byte) []byte {
+	strs := map[string]uint64{}
+	var table []string
+	index := func(s string) uint64 {
+		i, ok := strs[s]
+		if !ok {
+			i = uint64(len(table))
+			strs[s] = i
+			table = append(table, s)
+		}
+		return i
+	}
+	b = append(b, 1)
+	b = binary.AppendUvarint(b, uint64(len(rows)))
+	vecs := map[uint64][]float32{}
+	for i := range rows {
+		o := &rows[i]
+		b = binary.LittleEndian.AppendUint64(b, uint64(o.TS.UnixNano()))
+		b = binary.LittleEndian.AppendUint64(b, o.Hash)
+		for _, s := range [...]string{o.TraceID, o.SpanID, o.Severity, o.Service, o.Template, o.Model} {
+			b = binary.AppendUvarint(b, index(s))
+		}
+		b = binary.AppendUvarint(b, uint64(len(o.Body)))
+		b = append(b, o.Body...)
+		if o.Vec != nil {
+			vecs[o.Hash] = o.Vec
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(table)))
+	for _, s := range table {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(vecs)))
+	for h, v := range vecs {
+		b = binary.LittleEndian.AppendUint64(b, h)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		for _, f := range v {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(trailer)))
+	return append(b, trailer...)
 }
 
 func FuzzDecode(f *testing.F) {
 	for _, n := range []int{0, 1, 7} {
 		f.Add(Append(nil, sampleRows(n), []byte("t")))
+		f.Add(appendV1(nil, sampleRows(n), []byte("t")))
 	}
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -86,6 +149,8 @@ func FuzzDecode(f *testing.F) {
 		require.Len(t, again, len(rows))
 		for i := range rows {
 			require.Equal(t, rows[i].Body, again[i].Body)
+			require.Equal(t, rows[i].TraceID, again[i].TraceID)
+			require.Equal(t, rows[i].Service, again[i].Service)
 			require.Equal(t, rows[i].Template, again[i].Template)
 			require.Equal(t, rows[i].TS.UnixNano(), again[i].TS.UnixNano())
 			require.Equal(t, rows[i].Vec, again[i].Vec)
