@@ -37,7 +37,22 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	w := newWriter(c, set.Logger)
 	w.logs = true
 	queue := xexporterhelper.WithQueueBatch(c.QueueSettings, xexporterhelper.QueueBatchSettings{Encoding: logsEncoding{}})
-	return xexporterhelper.NewLogsRequest(ctx, set, w.logsRequestFrom, w.pushLogsRequest, options(c, w, queue)...)
+	exp, err := xexporterhelper.NewLogsRequest(ctx, set, w.logsRequestFrom, w.pushLogsRequest, options(c, w, queue)...)
+	if err != nil {
+		return nil, err
+	}
+	return readOnlyLogs{exp}, nil
+}
+
+// readOnlyLogs declares that the exporter leaves the batches it is given
+// alone. exporterhelper declares every exporter whose queue merges batches
+// a mutator, as merging pdata requests is; this exporter's requests are its
+// own copies (logsRequestFrom), so the collector need not clone each batch
+// for it when other pipelines or exporters share the batch.
+type readOnlyLogs struct{ exporter.Logs }
+
+func (readOnlyLogs) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {

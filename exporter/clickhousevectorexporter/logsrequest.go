@@ -52,9 +52,12 @@ func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelp
 	}
 	r.occ = make([]occurrence, 0, others)
 	if r.nSession > 0 {
-		r.sessions = ld
-		if mixed {
-			r.sessions = plog.NewLogs()
+		// Copied: the batch is shared with other consumers (the exporter
+		// declares itself read-only) and merging moves records between
+		// requests.
+		r.sessions = plog.NewLogs()
+		if !mixed {
+			ld.CopyTo(r.sessions)
 		}
 	}
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {

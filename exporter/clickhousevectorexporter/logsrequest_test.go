@@ -7,8 +7,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/metadata"
 	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/occenc"
 )
 
@@ -116,4 +118,36 @@ func TestLogsRequestMergeSplit(t *testing.T) {
 
 	_, err = big.MergeSplit(ctx, 10, exporterhelper.RequestSizerTypeRequests, nil)
 	assert.Error(t, err)
+}
+
+// The exporter declares that it leaves batches alone, so the collector
+// hands it a batch other consumers share without a copy: its requests must
+// then be copies, which merging (which moves session records between
+// requests) may change without touching the batch.
+func TestLogsExporterLeavesBatchesAlone(t *testing.T) {
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), createDefaultConfig())
+	require.NoError(t, err)
+	assert.False(t, exp.Capabilities().MutatesData)
+
+	w := newWriter(createDefaultConfig(), nil)
+	batch := func() plog.Logs {
+		return sessionLogs("s-1", []string{"0af7651916cd43dd8448eb211c80319c"}, []sessionRecord{
+			whole(4, 1_700_000_000_000, `{"type":4,"data":{"href":"http://shop/"}}`),
+			whole(3, 1_700_000_000_100, `{"type":3,"data":{"source":2}}`),
+		})
+	}
+	first, second := batch(), batch()
+	before := plog.NewLogs()
+	first.CopyTo(before)
+	r1, err := w.logsRequestFrom(context.Background(), first)
+	require.NoError(t, err)
+	r2, err := w.logsRequestFrom(context.Background(), second)
+	require.NoError(t, err)
+	merged, err := r1.(*logsRequest).MergeSplit(context.Background(), 0, exporterhelper.RequestSizerTypeItems, r2)
+	require.NoError(t, err)
+	require.Len(t, merged, 1)
+	assert.Equal(t, 4, merged[0].ItemsCount())
+	assert.Equal(t, 2, first.LogRecordCount())
+	assert.Equal(t, 2, second.LogRecordCount(), "merging must not move records out of the batch")
+	assert.Equal(t, before, first)
 }
