@@ -83,3 +83,31 @@ func TestTemplateStatsFromPreaggregatedRows(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"4"}, rows)
 }
+
+// Occurrences written as plain Strings into logs_with_embeddings_in (how
+// the exporter writes them) are stored in logs_with_embeddings, with its
+// LowCardinality columns, and nothing stays in the Null input table.
+func TestOccurrencesThroughInputTable(t *testing.T) {
+	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ctx := context.Background()
+	_, err := schema.Apply(ctx, ex, schema.Options{Database: "occ_test", Dims: 8})
+	require.NoError(t, err)
+	require.NoError(t, ex.Exec(ctx, `INSERT INTO occ_test.logs_with_embeddings_in VALUES
+		('2026-11-27 10:00:01.123456789', 'a1', 's1', 'ERROR', 'payment', 'card 4 declined', 'card <*> declined', 42, 'hash-8'),
+		('2026-11-27 10:00:02', 'a2', 's2', 'ERROR', 'payment', 'card 7 declined', 'card <*> declined', 42, 'hash-8'),
+		('2026-11-27 10:00:03', '', '', 'FATAL', 'inventory', 'pool exhausted', 'pool exhausted', 7, 'hash-8')`))
+	rows, err := ex.QueryStrings(ctx, `SELECT concat(toString(Timestamp), ' ', TraceId, ' ', SeverityText, ' ', ServiceName, ' ', Body, ' | ', template, ' ', toString(template_hash), ' ', embedding_model)
+		FROM occ_test.logs_with_embeddings ORDER BY Timestamp`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"2026-11-27 10:00:01.123456789 a1 ERROR payment card 4 declined | card <*> declined 42 hash-8",
+		"2026-11-27 10:00:02.000000000 a2 ERROR payment card 7 declined | card <*> declined 42 hash-8",
+		"2026-11-27 10:00:03.000000000  FATAL inventory pool exhausted | pool exhausted 7 hash-8",
+	}, rows)
+	n, err := ex.QueryStrings(ctx, `SELECT toString(count()) FROM occ_test.logs_with_embeddings_in`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"0"}, n)
+	types, err := ex.QueryStrings(ctx, `SELECT type FROM system.columns WHERE database = 'occ_test' AND table = 'logs_with_embeddings' AND name = 'template'`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"LowCardinality(String)"}, types)
+}

@@ -355,7 +355,7 @@ func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error
 }
 
 func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error {
-	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO logs_with_embeddings (Timestamp, TraceId, SpanId, SeverityText, ServiceName, Body, template, template_hash, embedding_model)")
+	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO logs_with_embeddings_in (Timestamp, TraceId, SpanId, SeverityText, ServiceName, Body, template, template_hash, embedding_model)")
 	if err != nil {
 		return fmt.Errorf("prepare occurrence insert: %w", err)
 	}
