@@ -192,6 +192,9 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 				lr.CopyTo(out)
 				res := logtemplate.Normalize(truncate(text, p.cfg.Logs.MaxBodyBytes))
 				attrs := out.Attributes()
+				// Room for the template, its hash, the model and the vector:
+				// one allocation instead of the map growing by steps.
+				attrs.EnsureCapacity(attrs.Len() + 4)
 				attrs.PutStr(vecattr.Template, res.Template)
 				attrs.PutInt(vecattr.TemplateHash, int64(res.Hash))
 				picked = append(picked, out)
