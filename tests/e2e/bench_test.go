@@ -157,6 +157,10 @@ func mixedLogs(seq, n, errorPct int) plog.Logs {
 // at idle and at the end of the load. The stream is error-heavy (60 % errors,
 // every one of which the vector pipelines template and store again), and
 // for the shape of the cost also 20 % and 5 %.
+//
+// -count repeats each sub-benchmark back to back (all raw runs, then all
+// vector runs), so drift on a shared machine lands on one side; to compare,
+// loop over -count 1 runs, which interleave the two, and take medians.
 func BenchmarkCollectorIngest(b *testing.B) {
 	const perBatch = 2000
 	// Data dirs go when the benchmark ends, not between its runs: deleting
