@@ -354,24 +354,55 @@ func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error
 	return nil
 }
 
+// occurrenceInsert names the input table's columns and their types, so that
+// clickhouse-go need not ask for them (a DESCRIBE TABLE round trip) before
+// every insert.
+var occurrenceInsert = clickhouse.WithColumnNamesAndTypes([]clickhouse.ColumnNameAndType{
+	{Name: "Timestamp", Type: "DateTime64(9)"},
+	{Name: "TraceId", Type: "String"},
+	{Name: "SpanId", Type: "String"},
+	{Name: "SeverityText", Type: "String"},
+	{Name: "ServiceName", Type: "String"},
+	{Name: "Body", Type: "String"},
+	{Name: "template", Type: "String"},
+	{Name: "template_hash", Type: "UInt64"},
+	{Name: "embedding_model", Type: "String"},
+})
+
+// occurrenceColumns holds an insert's columns; reused across inserts
+// through occurrenceColumnsPool.
+type occurrenceColumns struct {
+	ts                                  []time.Time
+	hashes                              []uint64
+	trace, span, sev, svc, body, tpl, m []string
+}
+
+var occurrenceColumnsPool = sync.Pool{New: func() any { return new(occurrenceColumns) }}
+
 func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error {
-	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO logs_with_embeddings_in (Timestamp, TraceId, SpanId, SeverityText, ServiceName, Body, template, template_hash, embedding_model)")
+	batch, err := w.conn.PrepareBatch(clickhouse.Context(ctx, occurrenceInsert), "INSERT INTO logs_with_embeddings_in (Timestamp, TraceId, SpanId, SeverityText, ServiceName, Body, template, template_hash, embedding_model)")
 	if err != nil {
 		return fmt.Errorf("prepare occurrence insert: %w", err)
 	}
 	// Column by column: errors arrive by the ten thousand a second, and
 	// whole columns skip the driver's per-row type switch.
+	c := occurrenceColumnsPool.Get().(*occurrenceColumns)
+	defer func() {
+		// The strings go with the batch; the slices stay for the next.
+		for _, col := range [][]string{c.trace, c.span, c.sev, c.svc, c.body, c.tpl, c.m} {
+			clear(col)
+		}
+		occurrenceColumnsPool.Put(c)
+	}()
 	n := len(occ)
-	var (
-		ts                                  = make([]time.Time, n)
-		hashes                              = make([]uint64, n)
-		trace, span, sev, svc, body, tpl, m = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	)
+	c.ts, c.hashes = resize(c.ts, n), resize(c.hashes, n)
+	c.trace, c.span, c.sev, c.svc = resize(c.trace, n), resize(c.span, n), resize(c.sev, n), resize(c.svc, n)
+	c.body, c.tpl, c.m = resize(c.body, n), resize(c.tpl, n), resize(c.m, n)
 	for i := range occ {
 		o := &occ[i]
-		ts[i], trace[i], span[i], sev[i], svc[i], body[i], tpl[i], hashes[i], m[i] = o.TS, o.TraceID, o.SpanID, o.Severity, o.Service, o.Body, o.Template, o.Hash, o.Model
+		c.ts[i], c.trace[i], c.span[i], c.sev[i], c.svc[i], c.body[i], c.tpl[i], c.hashes[i], c.m[i] = o.TS, o.TraceID, o.SpanID, o.Severity, o.Service, o.Body, o.Template, o.Hash, o.Model
 	}
-	for i, col := range []any{ts, trace, span, sev, svc, body, tpl, hashes, m} {
+	for i, col := range []any{c.ts, c.trace, c.span, c.sev, c.svc, c.body, c.tpl, c.hashes, c.m} {
 		if err := batch.Column(i).Append(col); err != nil {
 			_ = batch.Abort()
 			return consumererror.NewPermanent(fmt.Errorf("occurrence column %d: %w", i, err))
@@ -381,6 +412,14 @@ func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error 
 		return fmt.Errorf("insert %d error occurrences: %w", len(occ), err)
 	}
 	return nil
+}
+
+// resize returns s with length n, reusing its array when it is large enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // countPatterns counts the batch's errors against the known patterns they
