@@ -30,6 +30,11 @@ type LogsConfig struct {
 	IncludeExceptions bool `mapstructure:"include_exceptions"`
 	// MaxBodyBytes truncates bodies before templating.
 	MaxBodyBytes int `mapstructure:"max_body_bytes"`
+	// KeepAttributes passes the selected records on with all their
+	// attributes. When false, only their exception.* attributes go with
+	// them (the others are counted as dropped): copying attributes that no
+	// consumer downstream reads is most of the cost of copying a record.
+	KeepAttributes bool `mapstructure:"keep_attributes"`
 }
 
 // TracesConfig tunes the online anomaly model (tracesummary.ModelConfig
@@ -63,7 +68,7 @@ type TracesConfig struct {
 func createDefaultConfig() *Config {
 	return &Config{
 		Embedder: embed.DefaultConfig(),
-		Logs:     LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192},
+		Logs:     LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192, KeepAttributes: true},
 		Traces: TracesConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
 			ShortWindow: 30 * time.Second, LongWindow: 15 * time.Minute, MaxPaths: 16384,
 			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000,

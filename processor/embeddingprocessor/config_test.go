@@ -23,7 +23,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Embedder.Model = "text-embedding-3-small"
 	custom.Embedder.BaseURL = "http://127.0.0.1:11434/v1"
 	custom.Embedder.Dims = 1536
-	custom.Logs = LogsConfig{MinSeverity: "WARN", IncludeExceptions: false, MaxBodyBytes: 2048}
+	custom.Logs = LogsConfig{MinSeverity: "WARN", IncludeExceptions: false, MaxBodyBytes: 2048, KeepAttributes: false}
 	custom.Traces.MinSamples = 50
 	custom.Traces.LatencyZ = 4
 

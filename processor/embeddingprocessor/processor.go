@@ -189,7 +189,7 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 					outSL = outScope.LogRecords()
 				}
 				out := outSL.AppendEmpty()
-				lr.CopyTo(out)
+				p.copyRecord(lr, out)
 				res := logtemplate.Normalize(truncate(text, p.cfg.Logs.MaxBodyBytes))
 				attrs := out.Attributes()
 				// Room for the template, its hash, the model and the vector:
@@ -240,6 +240,36 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 	}
 	p.embedded.Add(ctx, int64(len(picked)))
 	return ld, nil
+}
+
+// copyRecord copies a selected record into out: whole, or, when the
+// configuration does not keep attributes, with only its exception.*
+// attributes and the others counted as dropped.
+func (p *embedder) copyRecord(lr, out plog.LogRecord) {
+	if p.cfg.Logs.KeepAttributes {
+		lr.CopyTo(out)
+		return
+	}
+	out.SetTimestamp(lr.Timestamp())
+	out.SetObservedTimestamp(lr.ObservedTimestamp())
+	out.SetTraceID(lr.TraceID())
+	out.SetSpanID(lr.SpanID())
+	out.SetFlags(lr.Flags())
+	out.SetSeverityNumber(lr.SeverityNumber())
+	out.SetSeverityText(lr.SeverityText())
+	out.SetEventName(lr.EventName())
+	lr.Body().CopyTo(out.Body())
+	attrs := out.Attributes()
+	dropped := lr.DroppedAttributesCount()
+	lr.Attributes().Range(func(k string, v pcommon.Value) bool {
+		if strings.HasPrefix(k, "exception.") {
+			v.CopyTo(attrs.PutEmpty(k))
+		} else {
+			dropped++
+		}
+		return true
+	})
+	out.SetDroppedAttributesCount(dropped)
 }
 
 func (p *embedder) embedFailed(ctx context.Context, err error, n int) {

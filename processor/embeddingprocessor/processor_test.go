@@ -78,6 +78,60 @@ func TestLogsKeepsErrorsAndEmbedsEachTemplateOnce(t *testing.T) {
 	assert.False(t, repeated, "a template's vector rides on its first record of the batch only")
 }
 
+// Without keep_attributes a selected record goes on whole but for its
+// attributes: the exception.* ones stay, the others are counted as dropped.
+func TestLogsWithoutTheirAttributes(t *testing.T) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	in := sl.LogRecords().AppendEmpty()
+	ts := pcommon.NewTimestampFromTime(time.Unix(1_700_000_000, 42))
+	in.SetTimestamp(ts)
+	in.SetObservedTimestamp(ts + 7)
+	in.SetTraceID(pcommon.TraceID{1, 2, 3})
+	in.SetSpanID(pcommon.SpanID{4, 5})
+	in.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
+	in.SetSeverityNumber(plog.SeverityNumberError)
+	in.SetSeverityText("ERROR")
+	in.SetEventName("order.failed")
+	in.SetDroppedAttributesCount(1)
+	in.Body().SetStr("OrderDBError: deadlock detected during update_order order_id=991")
+	in.Attributes().PutStr("exception.type", "OrderDBError")
+	in.Attributes().PutStr("exception.message", "deadlock detected")
+	in.Attributes().PutStr("order_id", "991")
+	in.Attributes().PutInt("http.response.status_code", 500)
+	orig := plog.NewLogs()
+	ld.CopyTo(orig)
+
+	for _, keep := range []bool{true, false} {
+		sink := new(consumertest.LogsSink)
+		f := NewFactory()
+		cfg := f.CreateDefaultConfig().(*Config)
+		cfg.Logs.KeepAttributes = keep
+		p, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
+		require.NoError(t, err)
+		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		require.Len(t, sink.AllLogs(), 1)
+		out := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+
+		want := plog.NewLogRecord()
+		in.CopyTo(want)
+		if !keep {
+			want.Attributes().RemoveIf(func(k string, _ pcommon.Value) bool { return k == "order_id" || k == "http.response.status_code" })
+			want.SetDroppedAttributesCount(3)
+		}
+		// What the processor adds is checked elsewhere; here, what it kept.
+		got := plog.NewLogRecord()
+		out.CopyTo(got)
+		got.Attributes().RemoveIf(func(k string, _ pcommon.Value) bool {
+			return k == vecattr.Template || k == vecattr.TemplateHash || k == vecattr.Vector || k == vecattr.Model
+		})
+		assert.Equal(t, want, got, "keep_attributes=%v", keep)
+		_, ok := out.Attributes().Get(vecattr.TemplateHash)
+		assert.True(t, ok)
+	}
+	assert.Equal(t, orig, ld, "the input batch is left as it was")
+}
+
 // An embedding API outage must not stop the records: they flow on with
 // their templates and without vectors.
 func TestLogsFlowWhenTheEmbedderFails(t *testing.T) {
