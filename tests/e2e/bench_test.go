@@ -125,8 +125,10 @@ func rssKiB(pid int) (rss, peak int) {
 	return rss, peak
 }
 
-// mixedLogs is a stream in which errorPct % of the records are errors of
-// 30 templates with varying ids and the rest INFO.
+// mixedLogs is a bare stream in which errorPct % of the records are errors
+// of 30 templates with varying ids and the rest INFO: a resource with only
+// its service name, no attributes, no span ids. It is the worst case for
+// the vector pipelines' share of the work, the raw pipeline's being least.
 func mixedLogs(seq, n, errorPct int) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
@@ -151,12 +153,76 @@ func mixedLogs(seq, n, errorPct int) plog.Logs {
 	return ld
 }
 
+// shopLogs is a batch of n log records shaped like those the sample shop
+// stores (its Go SDK's resource, one scope, trace and span ids, and on
+// average 12 resource attributes, 4 log attributes and a 60-byte body, as
+// otel_logs holds them after a demo run), errorPct percent of them errors
+// that carry their exception's type and message and the request's
+// attributes, as the shop's handlers log them.
+func shopLogs(seq, n, errorPct int) plog.Logs {
+	services := [...]string{"frontend", "cart", "checkout", "payment", "inventory"}
+	routes := [...]string{"/carts/{id}/items", "/carts/{id}", "/checkout", "/orders/{id}", "/products/{id}"}
+	svc := services[seq%len(services)]
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.SetSchemaUrl("https://opentelemetry.io/schemas/1.43.0")
+	res := rl.Resource().Attributes()
+	res.PutStr("deployment.environment.name", "demo")
+	res.PutStr("host.name", "vm")
+	res.PutInt("process.pid", int64(23900+seq%len(services)))
+	res.PutStr("process.runtime.name", "go")
+	res.PutStr("process.runtime.version", "go1.26.8")
+	res.PutStr("service.instance.id", fmt.Sprintf("%s-%016x", svc, uint64(seq%len(services))*0x9e3779b97f4a7c15))
+	res.PutStr("service.name", svc)
+	res.PutStr("service.namespace", "shop")
+	res.PutStr("service.version", "1.8.0")
+	res.PutStr("telemetry.sdk.language", "go")
+	res.PutStr("telemetry.sdk.name", "opentelemetry")
+	res.PutStr("telemetry.sdk.version", "1.47.0")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("github.com/otelcol-agentic/otelcol-agentic/sampleapp")
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for i := range n {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(now)
+		lr.SetObservedTimestamp(now)
+		k := seq*n + i
+		lr.SetTraceID(pcommon.TraceID([16]byte{byte(k), byte(k >> 8), byte(k >> 16), 5, byte(seq), 9, 9, 9}))
+		lr.SetSpanID(pcommon.SpanID([8]byte{byte(k), byte(k >> 8), byte(k >> 16), 6}))
+		attrs := lr.Attributes()
+		cart := fmt.Sprintf("cart-%016x", uint64(k)*0x9e3779b97f4a7c15)
+		if i%100 < errorPct {
+			typ := fmt.Sprintf("Operation%dError", k%30)
+			msg := fmt.Sprintf("timeout after %dms calling host-%d:%d for %s", 100+k%900, k%17, 8000+k%100, cart)
+			lr.SetSeverityNumber(plog.SeverityNumberError)
+			lr.SetSeverityText("ERROR")
+			lr.Body().SetStr(typ + ": " + msg + " during add_item")
+			attrs.PutStr("exception.message", msg)
+			attrs.PutStr("exception.type", typ)
+			attrs.PutStr("http.request.method", "POST")
+			attrs.PutStr("http.response.status_code", "500")
+			attrs.PutStr("http.route", routes[k%len(routes)])
+			attrs.PutStr("operation", "add_item")
+		} else {
+			lr.SetSeverityNumber(plog.SeverityNumberInfo)
+			lr.SetSeverityText("INFO")
+			sku := fmt.Sprintf("SKU-%d", 1000+k%1000)
+			lr.Body().SetStr(fmt.Sprintf("added %d x %s to cart %s", 1+k%3, sku, cart))
+			attrs.PutStr("cart_id", cart)
+			attrs.PutStr("quantity", strconv.Itoa(1+k%3))
+			attrs.PutStr("sku", sku)
+		}
+	}
+	return ld
+}
+
 // BenchmarkCollectorIngest measures OTLP-in to rows-in-ClickHouse throughput
 // of a log stream through the built collector, with the vector pipelines and
 // without them (the baseline, same run), and the collector's resident memory
 // at idle and at the end of the load. The stream is error-heavy (60 % errors,
 // every one of which the vector pipelines template and store again), and
-// for the shape of the cost also 20 % and 5 %.
+// for the shape of the cost also 20 % and 5 %; its records are shaped like
+// the sample shop's (shop) or bare (bare, the worst case: see mixedLogs).
 //
 // -count repeats each sub-benchmark back to back (all raw runs, then all
 // vector runs), so drift on a shared machine lands on one side; to compare,
@@ -167,32 +233,40 @@ func BenchmarkCollectorIngest(b *testing.B) {
 	// thousands of part files slows the next run's file creation on ext4.
 	root := b.TempDir()
 	run := 0
-	for _, errorPct := range []int{60, 20, 5} {
-		b.Run(fmt.Sprintf("errors_%dpct", errorPct), func(b *testing.B) {
-			for _, tc := range []struct {
-				name   string
-				config func(testing.TB) string
-				vector bool
-			}{
-				{"raw_only", func(tb testing.TB) string { return configWithout(tb, "logs/vector", "traces/vector") }, false},
-				{"with_vector", func(tb testing.TB) string { return filepath.Join(RepoRoot(tb), "otelcol-config.yaml") }, true},
-			} {
-				b.Run(tc.name, func(b *testing.B) {
-					run++
-					benchIngest(b, StartCollectorWithConfig(b, tc.config(b), filepath.Join(root, strconv.Itoa(run))), perBatch, errorPct, tc.vector)
+	for _, stream := range []struct {
+		name string
+		gen  func(seq, n, errorPct int) plog.Logs
+	}{{"shop", shopLogs}, {"bare", mixedLogs}} {
+		b.Run(stream.name, func(b *testing.B) {
+			for _, errorPct := range []int{60, 20, 5} {
+				b.Run(fmt.Sprintf("errors_%dpct", errorPct), func(b *testing.B) {
+					for _, tc := range []struct {
+						name   string
+						config func(testing.TB) string
+						vector bool
+					}{
+						{"raw_only", func(tb testing.TB) string { return configWithout(tb, "logs/vector", "traces/vector") }, false},
+						{"with_vector", func(tb testing.TB) string { return filepath.Join(RepoRoot(tb), "otelcol-config.yaml") }, true},
+					} {
+						b.Run(tc.name, func(b *testing.B) {
+							run++
+							col := StartCollectorWithConfig(b, tc.config(b), filepath.Join(root, strconv.Itoa(run)))
+							benchIngest(b, col, stream.gen, perBatch, errorPct, tc.vector)
+						})
+					}
 				})
 			}
 		})
 	}
 }
 
-func benchIngest(b *testing.B, col *Collector, perBatch, errorPct int, vector bool) {
+func benchIngest(b *testing.B, col *Collector, gen func(seq, n, errorPct int) plog.Logs, perBatch, errorPct int, vector bool) {
 	time.Sleep(2 * time.Second)
 	idle, _ := rssKiB(col.Pid())
 	batches := make([]plog.Logs, b.N)
 	errors := 0
 	for i := range batches {
-		batches[i] = mixedLogs(i, perBatch, errorPct)
+		batches[i] = gen(i, perBatch, errorPct)
 		errors += countErrors(batches[i])
 	}
 	cpu0 := cpuTime(col.Pid())
