@@ -26,18 +26,44 @@ func benchLogs(n, templates, salt int) plog.Logs {
 	return ld
 }
 
+// withAttributes gives every record of ld the six attributes a shop error
+// carries.
+func withAttributes(ld plog.Logs) plog.Logs {
+	recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range recs.Len() {
+		a := recs.At(i).Attributes()
+		a.PutStr("exception.type", "UpstreamException")
+		a.PutStr("exception.message", fmt.Sprintf("upstream host-%d.internal returned 503", i%30))
+		a.PutStr("http.request.method", "POST")
+		a.PutStr("http.response.status_code", "500")
+		a.PutStr("http.route", "/carts/{id}/items")
+		a.PutStr("operation", "add_item")
+	}
+	return ld
+}
+
 // BenchmarkProcessLogs measures the logs path (select, template, embed with
 // the hash provider, attach) in logs/s: "warm" repeats 50 templates the
 // cache already holds; "cold" makes every template new, so every record is
-// embedded.
+// embedded. The attributes_* cases are warm, with six attributes on every
+// record, passed on (kept) or not (dropped, keep_attributes: false).
 func BenchmarkProcessLogs(b *testing.B) {
 	for _, tc := range []struct {
 		name      string
 		templates int
 		fresh     bool
-	}{{"warm", 50, false}, {"cold", 1 << 30, true}} {
+		attrs     bool
+		keep      bool
+	}{
+		{name: "warm", templates: 50, keep: true},
+		{name: "cold", templates: 1 << 30, fresh: true, keep: true},
+		{name: "attributes_kept", templates: 50, attrs: true, keep: true},
+		{name: "attributes_dropped", templates: 50, attrs: true},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
-			p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), createDefaultConfig(), consumertest.NewNop())
+			cfg := createDefaultConfig()
+			cfg.Logs.KeepAttributes = tc.keep
+			p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -54,7 +80,11 @@ func BenchmarkProcessLogs(b *testing.B) {
 					salt = i * batch
 				}
 				batches[i] = benchLogs(batch, tc.templates, salt)
+				if tc.attrs {
+					batches[i] = withAttributes(batches[i])
+				}
 			}
+			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
 				if err := p.ConsumeLogs(context.Background(), batches[i]); err != nil {
