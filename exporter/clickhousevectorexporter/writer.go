@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -395,9 +396,10 @@ func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error 
 		occurrenceColumnsPool.Put(c)
 	}()
 	n := len(occ)
-	c.ts, c.hashes = resize(c.ts, n), resize(c.hashes, n)
-	c.trace, c.span, c.sev, c.svc = resize(c.trace, n), resize(c.span, n), resize(c.sev, n), resize(c.svc, n)
-	c.body, c.tpl, c.m = resize(c.body, n), resize(c.tpl, n), resize(c.m, n)
+	c.ts, c.hashes = slices.Grow(c.ts[:0], n)[:n], slices.Grow(c.hashes[:0], n)[:n]
+	for _, col := range []*[]string{&c.trace, &c.span, &c.sev, &c.svc, &c.body, &c.tpl, &c.m} {
+		*col = slices.Grow((*col)[:0], n)[:n]
+	}
 	for i := range occ {
 		o := &occ[i]
 		c.ts[i], c.trace[i], c.span[i], c.sev[i], c.svc[i], c.body[i], c.tpl[i], c.hashes[i], c.m[i] = o.TS, o.TraceID, o.SpanID, o.Severity, o.Service, o.Body, o.Template, o.Hash, o.Model
@@ -412,14 +414,6 @@ func (w *writer) insertOccurrences(ctx context.Context, occ []occurrence) error 
 		return fmt.Errorf("insert %d error occurrences: %w", len(occ), err)
 	}
 	return nil
-}
-
-// resize returns s with length n, reusing its array when it is large enough.
-func resize[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }
 
 // countPatterns counts the batch's errors against the known patterns they
