@@ -217,7 +217,7 @@ func (r *rrwebReceiver) handleRRWeb(w http.ResponseWriter, req *http.Request) {
 		batch.UserAgent = req.UserAgent()
 	}
 	ld := batchToLogs(batch, r.counters)
-	ctx := r.obsrep.StartLogsOp(req.Context())
+	ctx := r.obsrep.StartLogsOp(storeContext(req))
 	err = logs.ConsumeLogs(ctx, ld)
 	r.obsrep.EndLogsOp(ctx, "rrweb", ld.LogRecordCount(), err)
 	if err != nil {
@@ -291,7 +291,7 @@ func (r *rrwebReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if res.logs.LogRecordCount() > 0 {
-		ctx := r.obsrep.StartLogsOp(req.Context())
+		ctx := r.obsrep.StartLogsOp(storeContext(req))
 		err = logs.ConsumeLogs(ctx, res.logs)
 		r.obsrep.EndLogsOp(ctx, "otlp", res.logs.LogRecordCount(), err)
 		if err != nil {
@@ -356,7 +356,7 @@ func (r *rrwebReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
 	}
 	td := otlpReq.Traces()
 	if n := td.SpanCount(); n > 0 {
-		ctx := r.obsrep.StartTracesOp(req.Context())
+		ctx := r.obsrep.StartTracesOp(storeContext(req))
 		err = traces.ConsumeTraces(ctx, td)
 		r.obsrep.EndTracesOp(ctx, "otlp", n, err)
 		if err != nil {
@@ -393,4 +393,13 @@ func consumerStatus(err error) int {
 		return http.StatusBadRequest
 	}
 	return http.StatusServiceUnavailable
+}
+
+// storeContext is the context a request's data is stored under: the
+// request's values without its cancellation. Once the body is read the data
+// is ours to keep; a browser abandons its requests whenever the page goes
+// away (a click to the next page aborts an in-flight fetch), and that must
+// not leave a batch half-stored, in one exporter and not the next.
+func storeContext(req *http.Request) context.Context {
+	return context.WithoutCancel(req.Context())
 }

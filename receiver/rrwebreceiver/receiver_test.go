@@ -496,6 +496,71 @@ func TestPipelineErrorsAreReported(t *testing.T) {
 	assert.Equal(t, 5, sink.LogRecordCount())
 }
 
+// A browser abandons its in-flight requests when the page goes away (a click
+// to the next page aborts the fetch of the last batch). What the receiver has
+// read by then is stored all the same, in every exporter: the pipeline's
+// context is not cancelled with the request's.
+func TestBatchIsStoredWhenTheBrowserGoesAway(t *testing.T) {
+	for _, tc := range []struct {
+		name, path string
+		body       func() []byte
+	}{
+		{"rrweb", PathRRWeb, func() []byte { return jsonBatch("s-gone", sampleEvents(), "") }},
+		{"otlp", PathLogs, func() []byte {
+			b, err := plogotlp.NewExportRequestFromLogs(recorderLogs("s-gone", sampleEvents())).MarshalProto()
+			require.NoError(t, err)
+			return b
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entered, gone := make(chan struct{}), make(chan struct{})
+			stored := make(chan error, 1)
+			sink := new(consumertest.LogsSink)
+			logs, err := consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error {
+				close(entered)
+				<-gone
+				// The server notices the closed connection at once; give it
+				// time to cancel the request's context before storing.
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = sink.ConsumeLogs(ctx, ld)
+				}
+				stored <- err
+				return err
+			})
+			require.NoError(t, err)
+			r := startReceiver(t, nil, logs)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			contentType := "application/json"
+			if tc.path == PathLogs {
+				contentType = "application/x-protobuf"
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url+tc.path, bytes.NewReader(tc.body()))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", contentType)
+			done := make(chan error, 1)
+			go func() {
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			<-entered
+			cancel()
+			require.ErrorIs(t, <-done, context.Canceled, "the client gave up before the answer")
+			close(gone)
+			assert.NoError(t, <-stored, "the pipeline's context was cancelled with the request's")
+			assert.Equal(t, len(sampleEvents()), sink.LogRecordCount())
+		})
+	}
+}
+
 func TestBrowserTracesPassThrough(t *testing.T) {
 	r := startReceiver(t, nil, nil)
 	td := ptrace.NewTraces()
