@@ -17,6 +17,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/search"
 )
 
 //go:embed migrations/*.sql
@@ -113,6 +115,14 @@ func (d templateData) Engine(table string, variant ...string) string {
 	}
 	return "Replicated" + name + "(" + zk + ")"
 }
+
+// Terms renders internal/search's term analyzer over a String expression,
+// for the materialized search columns.
+func (d templateData) Terms(expr string) string { return search.TermsSQL(expr) }
+
+// TypeTerms renders the terms of the error class a String expression leads
+// with.
+func (d templateData) TypeTerms(expr string) string { return search.TypeTermsSQL(expr) }
 
 // TTL renders a TTL clause over a DateTime expression, or nothing.
 func (d templateData) TTL(expr string) string {
