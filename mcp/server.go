@@ -31,6 +31,7 @@ type Server struct {
 	cfg    Config
 	db     *store
 	embed  *embed.Cached
+	vocab  *vocabularies
 	mcp    *sdk.Server
 	logger *slog.Logger
 	now    func() time.Time
@@ -62,6 +63,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		cfg:    cfg,
 		db:     db,
 		embed:  embed.NewCached(e, max(cfg.Embedder.CacheSize, 1000)),
+		vocab:  newVocabularies(db),
 		logger: slog.New(slog.DiscardHandler),
 		now:    time.Now,
 	}
@@ -108,7 +110,10 @@ To explain an incident, call analyze_root_cause first, then error_summary, find_
 func (s *Server) MCP() *sdk.Server { return s.mcp }
 
 // Close releases the ClickHouse connections.
-func (s *Server) Close() error { return s.db.close() }
+func (s *Server) Close() error {
+	s.vocab.close()
+	return s.db.close()
+}
 
 // Check verifies at start what every tool relies on: ClickHouse answers,
 // the collector's tables exist, and the configured embedder is the one
@@ -131,6 +136,9 @@ func (s *Server) Check(ctx context.Context) error {
 	}
 	if !ok {
 		return fmt.Errorf("database %s has no log_templates table: start the collector (make run) so that it creates the schema, or set CLICKHOUSE_DATABASE to the database the collector writes", db)
+	}
+	if err := s.checkSearchColumns(ctx); err != nil {
+		return err
 	}
 	dims, err := schema.VectorDims(ctx, executor{s.db}, db, "log_templates")
 	if err != nil {

@@ -100,11 +100,17 @@ func (s *Server) analyzeRootCause(ctx context.Context, _ *sdk.CallToolRequest, i
 		rc := RootCause{Candidate: c, KnownPatterns: []PatternMatch{}}
 		seen := map[string]bool{}
 		for _, m := range c.Evidence.Messages[:min(2, len(c.Evidence.Messages))] {
-			ms, _, err := s.patternsFor(ctx, m.Text, c.Service, 3, loosePatternDistance)
+			// The vector ranking alone, as the rules below are written for
+			// its distances.
+			res, err := s.patternsFor(ctx, m.Text, c.Service, 3, loosePatternDistance, RankingVector)
 			if err != nil {
 				return nil, out, err
 			}
-			for _, p := range ms {
+			for _, p := range res.matches {
+				if p.Distance > loosePatternDistance {
+					continue
+				}
+				p.Why = nil
 				if seen[p.Signature] || len(rc.KnownPatterns) >= 2 {
 					continue
 				}

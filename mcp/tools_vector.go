@@ -12,17 +12,19 @@ import (
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/search"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
-// FindSimilarErrorsInput is a similarity search over error templates.
+// FindSimilarErrorsInput is a search over error templates.
 type FindSimilarErrorsInput struct {
-	Text        string  `json:"text,omitempty" jsonschema:"an error message or a description of one, e.g. 'NullPointerException in getUserById' (any language the embedding model handles); give text or trace_id"`
+	Text        string  `json:"text,omitempty" jsonschema:"an error message, a description or a few words, in English or Korean: 'NullPointerException in getUserById', 'connection refused', 'ECONNREFUSED', '결제 시간 초과'; give text or trace_id"`
 	TraceID     string  `json:"trace_id,omitempty" jsonschema:"use the error logs of this trace (32 hex digits) as the query"`
 	Service     string  `json:"service,omitempty" jsonschema:"count only occurrences in this service"`
 	Window      string  `json:"window,omitempty" jsonschema:"how far back to count occurrences, e.g. 1h, 24h, 7d (default 7d, at most 90d)"`
 	K           int     `json:"k,omitempty" jsonschema:"templates to return, 1-50 (default 10)"`
-	MaxDistance float64 `json:"max_distance,omitempty" jsonschema:"largest cosine distance kept, 0-2 (default with the hash embedder 0.5 for a message that leads with its error type, e.g. 'InventoryDBError: …', 0.7 for free text; 0.6 with other models; smaller is stricter)"`
+	MaxDistance float64 `json:"max_distance,omitempty" jsonschema:"largest cosine distance that counts as a confident match on its own, 0-2 (default with the hash embedder 0.5 for a message that leads with its error type, e.g. 'InventoryDBError: …', 0.7 for free text; 0.6 with other models); a template holding half of the query's words and concepts counts as well"`
+	Ranking     string  `json:"ranking,omitempty" jsonschema:"hybrid (default): the query's words, their spellings across ecosystems and languages, and the embedding, fused; vector or lexical: one of them alone, to compare"`
 }
 
 // Default cut-offs of find_similar_errors. The hash embedder gives a
@@ -50,33 +52,45 @@ func (s *Server) similarMaxDistance(template string) float64 {
 	return similarMaxDistanceText
 }
 
-// FindSimilarErrorsOutput lists the nearest error templates.
+// FindSimilarErrorsOutput lists the error templates that match the query.
 type FindSimilarErrorsOutput struct {
 	Query  SimilarityQuery `json:"query"`
 	Window Window          `json:"window"`
 	Hits   []SimilarError  `json:"hits"`
-	Notice string          `json:"notice,omitempty"`
+	// LowConfidence: no template matched confidently; Hits are the closest
+	// few and Notice says why.
+	LowConfidence bool   `json:"low_confidence,omitempty"`
+	Notice        string `json:"notice,omitempty"`
 }
 
-// SimilarityQuery says what was embedded.
+// SimilarityQuery says what was searched for.
 type SimilarityQuery struct {
 	Source    string   `json:"source"`
 	Templates []string `json:"templates"`
 	Model     string   `json:"model"`
+	Ranking   string   `json:"ranking"`
+	// Concepts are the failures the query names (lexicon concepts), whose
+	// other spellings were searched too.
+	Concepts []string `json:"concepts,omitempty"`
+	// Corrections are words read as a stored word they nearly spell.
+	Corrections map[string]string `json:"corrections,omitempty"`
 }
 
-// SimilarError is one error template near the query, with its occurrences.
+// SimilarError is one error template matching the query, with its
+// occurrences and why it matched.
 type SimilarError struct {
 	Template        string    `json:"template"`
 	Service         string    `json:"service"`
 	ExampleBody     string    `json:"example_body"`
 	Distance        float64   `json:"distance"`
 	Similarity      float64   `json:"similarity"`
+	Match           HitMatch  `json:"match"`
 	Occurrences     uint64    `json:"occurrences"`
 	FirstSeen       time.Time `json:"first_seen"`
 	LastSeen        time.Time `json:"last_seen"`
 	ExampleTraceIDs []string  `json:"example_trace_ids"`
 	TemplateHash    string    `json:"template_hash"`
+	score           float64
 }
 
 var traceIDRe = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
@@ -99,52 +113,83 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 	if in.MaxDistance > 2 {
 		return nil, out, userErrorf("max_distance must be within (0, 2]: cosine distance is 0 for identical and 2 for opposite vectors")
 	}
+	vw, lw, err := rankingWeights(in.Ranking)
+	if err != nil {
+		return nil, out, err
+	}
 	texts, source, err := s.queryTexts(ctx, in.Text, in.TraceID)
 	if err != nil {
 		return nil, out, err
 	}
 	out.Window = w.out()
-	out.Query = SimilarityQuery{Source: source, Model: s.embed.Model(), Templates: []string{}}
+	out.Query = SimilarityQuery{Source: source, Model: s.embed.Model(), Templates: []string{}, Ranking: cmpOr(in.Ranking, RankingHybrid)}
 	sql, err := schema.Query("similar_error_search")
 	if err != nil {
 		return nil, out, err
 	}
 	best := map[string]SimilarError{}
+	nearest, coverage, maxDist := 2.0, 0.0, 0.0
+	var lastQuery search.Query
 	for _, text := range texts {
 		tpl, vec, err := s.embedText(ctx, text)
 		if err != nil {
 			return nil, out, err
 		}
 		out.Query.Templates = append(out.Query.Templates, tpl.Template)
-		maxDist := in.MaxDistance
+		maxDist = in.MaxDistance
 		if maxDist <= 0 {
 			maxDist = s.similarMaxDistance(tpl.Template)
+		}
+		q := s.analyze(ctx, "log_templates", text)
+		lastQuery = q
+		concepts, corrections := queryInfo(q)
+		out.Query.Concepts = appendNew(out.Query.Concepts, concepts...)
+		if corrections != nil {
+			if out.Query.Corrections == nil {
+				out.Query.Corrections = map[string]string{}
+			}
+			for a, b := range corrections {
+				out.Query.Corrections[a] = b
+			}
 		}
 		var rows []struct {
 			Hash        uint64    `ch:"template_hash"`
 			Template    string    `ch:"template"`
 			Service     string    `ch:"service_name"`
 			Example     string    `ch:"example_body"`
-			Distance    float32   `ch:"distance"`
 			Occurrences uint64    `ch:"occurrences"`
 			FirstSeen   time.Time `ch:"first_seen"`
 			LastSeen    time.Time `ch:"last_seen"`
 			Traces      []string  `ch:"example_trace_ids"`
+			hybridRow
 		}
-		p := params{}.vector("embedding", vec).int("k", k).time("since", w.Start).str("service", in.Service).float("max_distance", maxDist)
+		wv := vw
+		if lw > 0 {
+			wv = s.hybridVectorWeight(tpl.Template, vw)
+		}
+		p := hybridParams(q, vec, wv, lw).float("max_distance", maxDist).int("k", k).time("since", w.Start).str("service", in.Service)
 		if err := s.db.selectInto(ctx, &rows, sql, p); err != nil {
 			return nil, out, err
 		}
+		class := embed.LeadingErrorType(tpl.Template)
 		for _, r := range rows {
 			h := uitoa(r.Hash)
-			if prev, ok := best[h]; ok && prev.Distance <= float64(r.Distance) {
+			m := r.match(q, maxDist)
+			if class != "" && m.Confident && float64(r.Distance) > maxDist && !strings.EqualFold(embed.LeadingErrorType(r.Template), class) {
+				// A message that names its error class matches an error of
+				// another class only by being near: its words alone are
+				// shared by every wrapper of it.
+				m.Confident = false
+			}
+			nearest, coverage = min(nearest, float64(r.Distance)), max(coverage, m.Coverage)
+			if prev, ok := best[h]; ok && prev.score >= r.FusedScore {
 				continue
 			}
 			best[h] = SimilarError{
 				Template: r.Template, Service: r.Service, ExampleBody: truncate(r.Example, 600),
-				Distance: round3(float64(r.Distance)), Similarity: round3(1 - float64(r.Distance)),
+				Distance: round3(float64(r.Distance)), Similarity: round3(1 - float64(r.Distance)), Match: m,
 				Occurrences: r.Occurrences, FirstSeen: r.FirstSeen.UTC(), LastSeen: r.LastSeen.UTC(),
-				ExampleTraceIDs: sortedCopy(r.Traces), TemplateHash: h,
+				ExampleTraceIDs: sortedCopy(r.Traces), TemplateHash: h, score: r.FusedScore,
 			}
 		}
 	}
@@ -152,29 +197,39 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 		out.Hits = append(out.Hits, h)
 	}
 	slices.SortFunc(out.Hits, func(a, b SimilarError) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
 		if a.Distance != b.Distance {
 			if a.Distance < b.Distance {
 				return -1
 			}
 			return 1
 		}
-		if a.Occurrences != b.Occurrences {
-			if a.Occurrences > b.Occurrences {
-				return -1
-			}
-			return 1
-		}
 		return strings.Compare(a.TemplateHash, b.TemplateHash)
 	})
-	if len(out.Hits) > k {
-		out.Hits = out.Hits[:k]
-	}
+	out.Hits, out.LowConfidence = sortByConfidence(out.Hits, func(h SimilarError) bool { return h.Match.Confident }, k)
 	out.Hits = orEmpty(out.Hits)
-	if len(out.Hits) == 0 {
-		out.Notice = "no error template within max_distance had occurrences in the window" + ifThen(in.Service != "", " for service "+in.Service) +
-			": widen the window (e.g. 30d), raise max_distance, or drop the service filter. error_summary lists the errors that did occur."
+	switch {
+	case len(out.Hits) == 0:
+		out.Notice = "no error template had occurrences in the window" + ifThen(in.Service != "", " for service "+in.Service) +
+			": widen the window (e.g. 30d) or drop the service filter. error_summary lists the errors that did occur."
+	case out.LowConfidence:
+		out.Notice = lowConfidenceNotice("error template", lastQuery, maxDist, nearest, coverage)
 	}
 	return nil, out, nil
+}
+
+func appendNew(xs []string, ys ...string) []string {
+	for _, y := range ys {
+		if !slices.Contains(xs, y) {
+			xs = append(xs, y)
+		}
+	}
+	return xs
 }
 
 // queryTexts are the texts to embed: the given text, or the distinct error
@@ -366,21 +421,25 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 
 // MatchErrorPatternsInput is the error to look up among known patterns.
 type MatchErrorPatternsInput struct {
-	Text        string  `json:"text,omitempty" jsonschema:"the error message (any language); give text or trace_id"`
+	Text        string  `json:"text,omitempty" jsonschema:"the error message or a few words (English or Korean); give text or trace_id"`
 	TraceID     string  `json:"trace_id,omitempty" jsonschema:"use the error logs of this trace as the query"`
 	Service     string  `json:"service,omitempty" jsonschema:"prefer patterns of this service (patterns of any service are still considered)"`
 	K           int     `json:"k,omitempty" jsonschema:"patterns to return, 1-20 (default 5)"`
-	MaxDistance float64 `json:"max_distance,omitempty" jsonschema:"largest cosine distance kept, 0-2 (default 0.5)"`
+	MaxDistance float64 `json:"max_distance,omitempty" jsonschema:"largest cosine distance that counts as a confident match on its own, 0-2 (default 0.5); a pattern holding half of the query's words and concepts counts as well"`
+	Ranking     string  `json:"ranking,omitempty" jsonschema:"hybrid (default), or vector or lexical alone"`
 }
 
 // MatchErrorPatternsOutput lists known patterns with root cause and fix.
 type MatchErrorPatternsOutput struct {
 	Query    SimilarityQuery `json:"query"`
 	Patterns []PatternMatch  `json:"patterns"`
-	Notice   string          `json:"notice,omitempty"`
+	// LowConfidence: no pattern matched confidently; Patterns are the
+	// closest few and Notice says why.
+	LowConfidence bool   `json:"low_confidence,omitempty"`
+	Notice        string `json:"notice,omitempty"`
 }
 
-// PatternMatch is a known error pattern near the query.
+// PatternMatch is a known error pattern matching the query.
 type PatternMatch struct {
 	Signature       string    `json:"signature"`
 	Service         string    `json:"service"`
@@ -392,8 +451,11 @@ type PatternMatch struct {
 	RelatedTraceIDs []string  `json:"related_trace_ids"`
 	Distance        float64   `json:"distance"`
 	Similarity      float64   `json:"similarity"`
+	// Why is the lexical and vector evidence of the match (match_error_patterns).
+	Why *HitMatch `json:"why,omitempty"`
 	// Match says why analyze_root_cause attached the pattern.
 	Match string `json:"match,omitempty"`
+	score float64
 }
 
 func (s *Server) matchErrorPatterns(ctx context.Context, _ *sdk.CallToolRequest, in MatchErrorPatternsInput) (*sdk.CallToolResult, MatchErrorPatternsOutput, error) {
@@ -406,20 +468,28 @@ func (s *Server) matchErrorPatterns(ctx context.Context, _ *sdk.CallToolRequest,
 	if maxDist > 2 {
 		return nil, out, userErrorf("max_distance must be within (0, 2]")
 	}
+	if _, _, err := rankingWeights(in.Ranking); err != nil {
+		return nil, out, err
+	}
 	texts, source, err := s.queryTexts(ctx, in.Text, in.TraceID)
 	if err != nil {
 		return nil, out, err
 	}
-	out.Query = SimilarityQuery{Source: source, Model: s.embed.Model(), Templates: []string{}}
+	out.Query = SimilarityQuery{Source: source, Model: s.embed.Model(), Templates: []string{}, Ranking: cmpOr(in.Ranking, RankingHybrid)}
 	best := map[string]PatternMatch{}
+	nearest, coverage := 2.0, 0.0
+	var lastQuery search.Query
 	for _, text := range texts {
-		matches, tpl, err := s.patternsFor(ctx, text, in.Service, k, maxDist)
+		res, err := s.patternsFor(ctx, text, in.Service, k, maxDist, in.Ranking)
 		if err != nil {
 			return nil, out, err
 		}
-		out.Query.Templates = append(out.Query.Templates, tpl)
-		for _, m := range matches {
-			if prev, ok := best[m.Signature]; !ok || m.Distance < prev.Distance {
+		lastQuery = res.query
+		out.Query.Templates = append(out.Query.Templates, res.template)
+		out.Query.Concepts = appendNew(out.Query.Concepts, res.query.Concepts()...)
+		for _, m := range res.matches {
+			nearest, coverage = min(nearest, m.Distance), max(coverage, m.Why.Coverage)
+			if prev, ok := best[m.Signature]; !ok || m.score > prev.score {
 				best[m.Signature] = m
 			}
 		}
@@ -427,26 +497,45 @@ func (s *Server) matchErrorPatterns(ctx context.Context, _ *sdk.CallToolRequest,
 	for _, m := range best {
 		out.Patterns = append(out.Patterns, m)
 	}
-	sortPatterns(out.Patterns, in.Service)
-	if len(out.Patterns) > k {
-		out.Patterns = out.Patterns[:k]
-	}
+	sortPatternsFused(out.Patterns, in.Service)
+	out.Patterns, out.LowConfidence = sortByConfidence(out.Patterns, func(p PatternMatch) bool { return p.Why.Confident }, k)
 	out.Patterns = orEmpty(out.Patterns)
-	if len(out.Patterns) == 0 {
-		out.Notice = "no known pattern within max_distance: this error is new to the catalogue. find_similar_errors shows past occurrences of similar errors; raise max_distance for looser matches."
+	switch {
+	case len(out.Patterns) == 0:
+		out.Notice = "the error pattern catalogue is empty: the collector seeds it at start (schema/patterns); find_similar_errors shows past occurrences of similar errors."
+	case out.LowConfidence:
+		out.Notice = lowConfidenceNotice("known pattern", lastQuery, maxDist, nearest, coverage) +
+			" This error may be new to the catalogue: find_similar_errors shows past occurrences of similar errors."
 	}
 	return nil, out, nil
 }
 
-// patternsFor runs the pattern_matching query for one text.
-func (s *Server) patternsFor(ctx context.Context, text, service string, k int, maxDist float64) ([]PatternMatch, string, error) {
+// patternsResult is one text's patterns.
+type patternsResult struct {
+	matches  []PatternMatch
+	template string
+	query    search.Query
+}
+
+// patternsFor runs the pattern_matching query for one text under a
+// ranking; every pattern comes back with its evidence, confident or not.
+func (s *Server) patternsFor(ctx context.Context, text, service string, k int, maxDist float64, ranking string) (patternsResult, error) {
+	var res patternsResult
+	vw, lw, err := rankingWeights(ranking)
+	if err != nil {
+		return res, err
+	}
 	tpl, vec, err := s.embedText(ctx, text)
 	if err != nil {
-		return nil, "", err
+		return res, err
 	}
+	res.template = tpl.Template
 	sql, err := schema.Query("pattern_matching")
 	if err != nil {
-		return nil, "", err
+		return res, err
+	}
+	if lw > 0 {
+		res.query = s.analyze(ctx, "error_patterns", text)
 	}
 	var rows []struct {
 		ID         uuid.UUID `ch:"pattern_id"`
@@ -458,25 +547,32 @@ func (s *Server) patternsFor(ctx context.Context, text, service string, k int, m
 		Count      uint32    `ch:"occurrence_count"`
 		LastSeen   time.Time `ch:"last_seen"`
 		Related    []string  `ch:"related_trace_ids"`
-		Distance   float32   `ch:"distance"`
+		hybridRow
 	}
 	// Fetch more than k: the service preference reorders them.
-	p := params{}.vector("embedding", vec).int("k", k*3).float("max_distance", maxDist)
-	if err := s.db.selectInto(ctx, &rows, sql, p); err != nil {
-		return nil, "", err
+	if lw > 0 {
+		vw = s.hybridVectorWeight(tpl.Template, vw)
 	}
-	var out []PatternMatch
+	p := hybridParams(res.query, vec, vw, lw).float("max_distance", maxDist).int("k", k*3)
+	if err := s.db.selectInto(ctx, &rows, sql, p); err != nil {
+		return res, err
+	}
 	for _, r := range rows {
+		why := r.match(res.query, maxDist)
 		m := PatternMatch{Signature: r.Signature, Service: r.Service, ErrorMessage: r.Message, RootCause: r.RootCause,
 			Resolution: r.Resolution, OccurrenceCount: r.Count, RelatedTraceIDs: lastN(r.Related, 5),
-			Distance: round3(float64(r.Distance)), Similarity: round3(1 - float64(r.Distance))}
+			Distance: round3(float64(r.Distance)), Similarity: round3(1 - float64(r.Distance)), Why: &why, score: r.FusedScore}
 		if r.LastSeen.Unix() > 0 {
 			m.LastSeen = r.LastSeen.UTC()
 		}
-		out = append(out, m)
+		res.matches = append(res.matches, m)
 	}
-	sortPatterns(out, service)
-	return out, tpl.Template, nil
+	if lw > 0 {
+		sortPatternsFused(res.matches, service)
+	} else {
+		sortPatterns(res.matches, service)
+	}
+	return res, nil
 }
 
 // sortPatterns orders by distance, a pattern of the asked service (or of

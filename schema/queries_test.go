@@ -3,6 +3,7 @@ package schema_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,15 +77,56 @@ func TestNamedQueriesRun(t *testing.T) {
 	}
 	since := "2000-01-01 00:00:00"
 
-	rows := run("similar_error_search", map[string]string{"embedding": vec(8, 0), "k": "5", "since": since, "service": "", "max_distance": "0.5"})
-	require.Len(t, rows, 1, "the other template is too far")
+	// The vector ranking alone: nearest first, with its occurrences; a
+	// template beyond max_distance still comes, after, with no fused score.
+	vectorOnly := map[string]string{"embedding": vec(8, 0), "k": "5", "since": since, "service": "", "max_distance": "0.5",
+		"terms": "[]", "groups": "[]", "weights": "[]", "vector_weight": "1", "lexical_weight": "0", "candidates": "50"}
+	rows := run("similar_error_search", vectorOnly)
+	require.Len(t, rows, 2)
 	f := strings.Split(rows[0], "\t")
 	assert.Equal(t, []string{"1", "pool exhausted after <*>", "inventory"}, f[:3])
-	assert.Equal(t, "2", f[5], "occurrences")
+	assert.Equal(t, "0", f[4], "distance")
+	assert.Equal(t, "1", f[5], "vector rank")
+	assert.Equal(t, "2", f[12], "occurrences")
+	far := strings.Split(rows[1], "\t")
+	assert.Equal(t, "2", far[0])
+	fused, err := strconv.ParseFloat(far[9], 64)
+	require.NoError(t, err)
+	assert.Less(t, fused, 0.001, "beyond max_distance the vector ranking only orders")
 
-	rows = run("similar_error_search", map[string]string{"embedding": vec(8, 0), "k": "5", "since": since, "service": "payment", "max_distance": "2"})
+	vectorOnly["service"] = "payment"
+	rows = run("similar_error_search", vectorOnly)
 	require.Len(t, rows, 1, "the service filter keeps payment's template only")
 	assert.True(t, strings.HasPrefix(rows[0], "2\t"))
+
+	// The words alone: the query's alternatives ([refused], and a group
+	// whose alternatives are [econnrefused] or [connection, refused]) find
+	// the template that holds them, through its materialized search terms.
+	lexical := map[string]string{"embedding": vec(8, 0), "k": "5", "since": since, "service": "", "max_distance": "0.5",
+		"terms": "[['refused'],['econnrefused'],['connection','refused']]", "groups": "[0,1,1]", "weights": "[1,1,1]",
+		"vector_weight": "0", "lexical_weight": "1", "candidates": "50"}
+	rows = run("similar_error_search", lexical)
+	require.Len(t, rows, 1)
+	f = strings.Split(rows[0], "\t")
+	assert.Equal(t, "2", f[0])
+	assert.Equal(t, "1", f[6], "lexical rank")
+	assert.Equal(t, "[1,3]", f[8], "the alternatives it holds")
+	assert.Equal(t, "[1,1]", f[10], "one template holds each group")
+
+	// Fused: both templates, each first in one ranking.
+	lexical["vector_weight"] = "1"
+	rows = run("similar_error_search", lexical)
+	require.Len(t, rows, 2)
+	var got []string
+	for _, r := range rows {
+		got = append(got, strings.SplitN(r, "\t", 2)[0])
+	}
+	assert.ElementsMatch(t, []string{"1", "2"}, got)
+
+	// The text index answers which templates hold a term.
+	plan, err := conn.Query("EXPLAIN indexes = 1 SELECT template_hash FROM log_templates WHERE hasAny(search_terms, ['refused'])", "TSV")
+	require.NoError(t, err)
+	assert.Contains(t, string(plan.Data), "search_idx")
 
 	rows = run("similar_error_occurrences", map[string]string{"embedding": vec(8, 1), "templates": "1", "k": "10", "since": since})
 	require.Len(t, rows, 1)
@@ -97,10 +139,19 @@ func TestNamedQueriesRun(t *testing.T) {
 	assert.True(t, strings.HasPrefix(rows[1], "n1\t"))
 	assert.NotContains(t, rows[1], "unusual_sequence", "the whole trace's row, not its first part's")
 
-	rows = run("pattern_matching", map[string]string{"embedding": vec(8, 0), "k": "3", "max_distance": "0.25"})
+	patterns := map[string]string{"embedding": vec(8, 0), "k": "3", "max_distance": "0.25",
+		"terms": "[['exhaustion']]", "groups": "[0]", "weights": "[1]", "vector_weight": "1", "lexical_weight": "1", "candidates": "50"}
+	rows = run("pattern_matching", patterns)
 	require.Len(t, rows, 1)
 	assert.Contains(t, rows[0], "raise pool 20->50")
-	assert.Empty(t, run("pattern_matching", map[string]string{"embedding": vec(8, 5), "k": "3", "max_distance": "0.25"}))
+	f = strings.Split(rows[0], "\t")
+	assert.Equal(t, []string{"1", "1"}, f[10:12], "first in both rankings (its root cause says exhaustion)")
+	patterns["embedding"], patterns["terms"] = vec(8, 5), "[['nothing']]"
+	rows = run("pattern_matching", patterns)
+	require.Len(t, rows, 1)
+	f = strings.Split(rows[0], "\t")
+	assert.Equal(t, "1", f[9], "far from the query")
+	assert.Equal(t, "0", f[11], "and without its words")
 
 	assert.ElementsMatch(t, []string{"anomaly_detection", "pattern_matching", "similar_error_occurrences", "similar_error_search"}, schema.QueryNames())
 }
