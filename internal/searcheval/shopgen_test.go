@@ -83,7 +83,7 @@ func TestRegenerateShopCorpus(t *testing.T) {
 
 	type doc struct {
 		service, body, template string
-		n                      int
+		n                       int
 	}
 	byTemplate := map[uint64]*doc{}
 	for _, l := range capture.Logs() {
