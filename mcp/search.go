@@ -11,6 +11,7 @@ import (
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/search"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Rankings of find_similar_errors and match_error_patterns.
@@ -78,37 +79,48 @@ type HitMatch struct {
 	// (0: not among the first 50).
 	VectorRank  int `json:"vector_rank,omitempty"`
 	LexicalRank int `json:"lexical_rank,omitempty"`
+	// DistanceIsBound: the template is not among the vector ranking's
+	// candidates, and its distance is the farthest they reached, a lower
+	// bound.
+	DistanceIsBound bool `json:"distance_is_lower_bound,omitempty"`
 	// Confident: within max_distance, or holding at least half of the query.
 	Confident bool `json:"confident"`
 }
 
 // hybridRow is what both hybrid queries return beside their own columns.
 type hybridRow struct {
-	Distance     float32   `ch:"distance"`
-	VectorRank   uint64    `ch:"vector_rank"`
-	LexicalRank  uint64    `ch:"lexical_rank"`
-	LexicalScore float64   `ch:"lexical_score"`
-	Matched      []uint32  `ch:"matched"`
-	FusedScore   float64   `ch:"fused_score"`
-	DF           []uint64  `ch:"df"`
-	IDF          []float64 `ch:"idf"`
+	Distance     float32  `ch:"distance"`
+	Bound        bool     `ch:"distance_is_bound"`
+	VectorRank   uint64   `ch:"vector_rank"`
+	LexicalRank  uint64   `ch:"lexical_rank"`
+	LexicalScore float64  `ch:"lexical_score"`
+	Matched      []uint32 `ch:"matched"`
+	FusedScore   float64  `ch:"fused_score"`
 }
 
-func (r hybridRow) match(q search.Query, maxDist float64) HitMatch {
+// analysed is a query with its groups' rarity in the store.
+type analysed struct {
+	q     search.Query
+	vocab *search.Vocabulary
+	df    []uint64
+	idf   []float64
+}
+
+func (r hybridRow) match(a analysed, maxDist float64) HitMatch {
 	matched := make([]int, len(r.Matched))
 	for i, m := range r.Matched {
 		matched[i] = int(m) - 1 // arrayEnumerate counts from 1
 	}
-	m := q.Explain(matched, r.DF, r.IDF)
+	m := a.q.Explain(matched, a.df, a.idf)
 	return HitMatch{Words: m.Words, Concepts: m.Concepts, Coverage: m.Coverage,
-		VectorRank: int(r.VectorRank), LexicalRank: int(r.LexicalRank),
-		Confident: float64(r.Distance) <= maxDist || m.Coverage >= minCoverage}
+		VectorRank: int(r.VectorRank), LexicalRank: int(r.LexicalRank), DistanceIsBound: r.Bound,
+		Confident: (float64(r.Distance) <= maxDist && !r.Bound) || m.Coverage >= minCoverage}
 }
 
 // hybridParams binds a query's analysis and the ranking to the hybrid
 // queries' parameters.
-func hybridParams(q search.Query, vec []float32, vw, lw float64) params {
-	terms, groups, weights := q.Params()
+func hybridParams(a analysed, vec []float32, vw, lw float64) params {
+	terms, groups, weights := a.q.Params()
 	var b strings.Builder
 	b.WriteByte('[')
 	for i, ts := range terms {
@@ -125,11 +137,17 @@ func hybridParams(q search.Query, vec []float32, vw, lw float64) params {
 		b.WriteByte(']')
 	}
 	b.WriteByte(']')
-	p := params{}.vector("embedding", vec).float("vector_weight", vw).float("lexical_weight", lw).int("candidates", searchCandidates)
+	p := params{}.vector("embedding", vec).float("vector_weight", vw).float("lexical_weight", lw).int("candidates", searchCandidates).
+		float("avg_len", a.vocab.AvgTerms())
 	p["terms"] = paramEscaper.Replace(b.String())
 	p["groups"] = uintList(groups)
 	p["weights"] = floatList(weights)
-	return p
+	idf := make([]float32, len(a.idf))
+	for i, x := range a.idf {
+		idf[i] = float32(x)
+	}
+	p["idf"] = floatList(idf)
+	return p.strings("probe", a.q.Probe(a.vocab))
 }
 
 func uintList(xs []uint16) string {
@@ -201,9 +219,10 @@ func newVocabularies(db *store) *vocabularies {
 
 // vocabSQL reads a table's vocabulary; {{table}} is log_templates or
 // error_patterns, whose materialized search_terms migration 0009 adds.
-const vocabSQL = `SELECT term, toUInt64(count()) AS df, toUInt64(any(docs)) AS docs
-FROM (SELECT key, any(search_terms) AS terms, count() OVER () AS docs
-      FROM (SELECT {{key}} AS key, search_terms FROM {{table}})
+const vocabSQL = `SELECT term, toUInt64(count()) AS df, toUInt64(any(docs)) AS docs, toFloat64(any(avg_terms)) AS avg_terms
+FROM (SELECT key, any(search_terms) AS terms, count() OVER () AS docs,
+             avg(length(any(search_template_terms))) OVER () AS avg_terms
+      FROM (SELECT {{key}} AS key, search_terms, search_template_terms FROM {{table}})
       GROUP BY key)
 ARRAY JOIN terms AS term
 GROUP BY term
@@ -251,20 +270,21 @@ func (vs *vocabularies) load(ctx context.Context, table string) (*search.Vocabul
 	}
 	sql := strings.NewReplacer("{{key}}", key, "{{table}}", table).Replace(vocabSQL)
 	var rows []struct {
-		Term string `ch:"term"`
-		DF   uint64 `ch:"df"`
-		Docs uint64 `ch:"docs"`
+		Term     string  `ch:"term"`
+		DF       uint64  `ch:"df"`
+		Docs     uint64  `ch:"docs"`
+		AvgTerms float64 `ch:"avg_terms"`
 	}
 	if err := vs.db.selectInto(ctx, &rows, sql, nil); err != nil {
 		return nil, fmt.Errorf("read the search vocabulary of %s: %w", table, err)
 	}
 	df := make(map[string]int, len(rows))
-	docs := 0
+	docs, avg := 0, 0.0
 	for _, r := range rows {
 		df[r.Term] = int(r.DF)
-		docs = int(r.Docs)
+		docs, avg = int(r.Docs), r.AvgTerms
 	}
-	return search.NewVocabulary(df, docs), nil
+	return search.NewVocabulary(df, docs, avg), nil
 }
 
 // close waits for background loads.
@@ -276,14 +296,16 @@ func (vs *vocabularies) close() {
 }
 
 // analyze reads a query text against a table's vocabulary. A vocabulary
-// that cannot be read leaves typos and variants unread, not the search
-// undone.
-func (s *Server) analyze(ctx context.Context, table, text string) search.Query {
+// that cannot be read leaves typos, variants and rarity unread, not the
+// search undone.
+func (s *Server) analyze(ctx context.Context, table, text string) analysed {
 	v, err := s.vocab.get(ctx, table)
 	if err != nil {
-		s.logger.Warn("search vocabulary unavailable; typos and word variants are not read", "table", table, "error", err)
+		s.logger.Warn("search vocabulary unavailable; typos, word variants and rarity are not read", "table", table, "error", err)
 	}
-	return search.Analyze(text, v)
+	a := analysed{q: search.Analyze(text, v), vocab: v}
+	a.df, a.idf = a.q.GroupStats(v)
+	return a
 }
 
 // checkSearchColumns verifies that the tables have migration 0009's search
@@ -342,4 +364,76 @@ func sortPatternsFused(ps []PatternMatch, service string) {
 		}
 		return strings.Compare(a.Signature, b.Signature)
 	})
+}
+
+// templateHit is a template similar_error_search ranked, with what
+// similar_error_templates read of it.
+type templateHit struct {
+	Hash        uint64
+	Template    string
+	Service     string
+	Example     string
+	Occurrences uint64
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	Traces      []string
+	hybridRow
+}
+
+// searchTemplates ranks the error templates for one analysed query
+// (similar_error_search), then reads the best 2k's text and occurrences in
+// the window (similar_error_templates). Templates without occurrences there
+// are left out; the rest keep the ranking's order.
+func (s *Server) searchTemplates(ctx context.Context, a analysed, vec []float32, vw, lw, maxDist float64, k int, since time.Time, service string) ([]templateHit, error) {
+	rankSQL, err := schema.Query("similar_error_search")
+	if err != nil {
+		return nil, err
+	}
+	var ranked []struct {
+		Hash uint64 `ch:"template_hash"`
+		hybridRow
+	}
+	if err := s.db.selectInto(ctx, &ranked, rankSQL, hybridParams(a, vec, vw, lw).float("max_distance", maxDist).int("k", 2*k)); err != nil {
+		return nil, err
+	}
+	if len(ranked) == 0 {
+		return nil, nil
+	}
+	hashes := make([]string, len(ranked))
+	for i, r := range ranked {
+		hashes[i] = uitoa(r.Hash)
+	}
+	textSQL, err := schema.Query("similar_error_templates")
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Hash        uint64    `ch:"template_hash"`
+		Template    string    `ch:"template"`
+		Service     string    `ch:"service_name"`
+		Example     string    `ch:"example_body"`
+		Occurrences uint64    `ch:"occurrences"`
+		FirstSeen   time.Time `ch:"first_seen"`
+		LastSeen    time.Time `ch:"last_seen"`
+		Traces      []string  `ch:"example_trace_ids"`
+	}
+	p := params{"hashes": "[" + strings.Join(hashes, ",") + "]"}.time("since", since).str("service", service)
+	if err := s.db.selectInto(ctx, &rows, textSQL, p); err != nil {
+		return nil, err
+	}
+	byHash := make(map[uint64]int, len(rows))
+	for i, r := range rows {
+		byHash[r.Hash] = i
+	}
+	var out []templateHit
+	for _, r := range ranked {
+		i, ok := byHash[r.Hash]
+		if !ok {
+			continue
+		}
+		t := rows[i]
+		out = append(out, templateHit{Hash: r.Hash, Template: t.Template, Service: t.Service, Example: t.Example,
+			Occurrences: t.Occurrences, FirstSeen: t.FirstSeen, LastSeen: t.LastSeen, Traces: t.Traces, hybridRow: r.hybridRow})
+	}
+	return out, nil
 }

@@ -123,10 +123,6 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 	}
 	out.Window = w.out()
 	out.Query = SimilarityQuery{Source: source, Model: s.embed.Model(), Templates: []string{}, Ranking: cmpOr(in.Ranking, RankingHybrid)}
-	sql, err := schema.Query("similar_error_search")
-	if err != nil {
-		return nil, out, err
-	}
 	best := map[string]SimilarError{}
 	nearest, coverage, maxDist := 2.0, 0.0, 0.0
 	var lastQuery search.Query
@@ -140,9 +136,9 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 		if maxDist <= 0 {
 			maxDist = s.similarMaxDistance(tpl.Template)
 		}
-		q := s.analyze(ctx, "log_templates", text)
-		lastQuery = q
-		concepts, corrections := queryInfo(q)
+		a := s.analyze(ctx, "log_templates", text)
+		lastQuery = a.q
+		concepts, corrections := queryInfo(a.q)
 		out.Query.Concepts = appendNew(out.Query.Concepts, concepts...)
 		if corrections != nil {
 			if out.Query.Corrections == nil {
@@ -152,29 +148,18 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 				out.Query.Corrections[a] = b
 			}
 		}
-		var rows []struct {
-			Hash        uint64    `ch:"template_hash"`
-			Template    string    `ch:"template"`
-			Service     string    `ch:"service_name"`
-			Example     string    `ch:"example_body"`
-			Occurrences uint64    `ch:"occurrences"`
-			FirstSeen   time.Time `ch:"first_seen"`
-			LastSeen    time.Time `ch:"last_seen"`
-			Traces      []string  `ch:"example_trace_ids"`
-			hybridRow
-		}
 		wv := vw
 		if lw > 0 {
 			wv = s.hybridVectorWeight(tpl.Template, vw)
 		}
-		p := hybridParams(q, vec, wv, lw).float("max_distance", maxDist).int("k", k).time("since", w.Start).str("service", in.Service)
-		if err := s.db.selectInto(ctx, &rows, sql, p); err != nil {
+		rows, err := s.searchTemplates(ctx, a, vec, wv, lw, maxDist, k, w.Start, in.Service)
+		if err != nil {
 			return nil, out, err
 		}
 		class := embed.LeadingErrorType(tpl.Template)
 		for _, r := range rows {
 			h := uitoa(r.Hash)
-			m := r.match(q, maxDist)
+			m := r.match(a, maxDist)
 			if class != "" && m.Confident && float64(r.Distance) > maxDist && !strings.EqualFold(embed.LeadingErrorType(r.Template), class) {
 				// A message that names its error class matches an error of
 				// another class only by being near: its words alone are
@@ -534,9 +519,11 @@ func (s *Server) patternsFor(ctx context.Context, text, service string, k int, m
 	if err != nil {
 		return res, err
 	}
+	var a analysed
 	if lw > 0 {
-		res.query = s.analyze(ctx, "error_patterns", text)
+		a = s.analyze(ctx, "error_patterns", text)
 	}
+	res.query = a.q
 	var rows []struct {
 		ID         uuid.UUID `ch:"pattern_id"`
 		Signature  string    `ch:"error_signature"`
@@ -553,12 +540,12 @@ func (s *Server) patternsFor(ctx context.Context, text, service string, k int, m
 	if lw > 0 {
 		vw = s.hybridVectorWeight(tpl.Template, vw)
 	}
-	p := hybridParams(res.query, vec, vw, lw).float("max_distance", maxDist).int("k", k*3)
+	p := hybridParams(a, vec, vw, lw).float("max_distance", maxDist).int("k", k*3)
 	if err := s.db.selectInto(ctx, &rows, sql, p); err != nil {
 		return res, err
 	}
 	for _, r := range rows {
-		why := r.match(res.query, maxDist)
+		why := r.match(a, maxDist)
 		m := PatternMatch{Signature: r.Signature, Service: r.Service, ErrorMessage: r.Message, RootCause: r.RootCause,
 			Resolution: r.Resolution, OccurrenceCount: r.Count, RelatedTraceIDs: lastN(r.Related, 5),
 			Distance: round3(float64(r.Distance)), Similarity: round3(1 - float64(r.Distance)), Why: &why, score: r.FusedScore}

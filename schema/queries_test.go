@@ -77,41 +77,53 @@ func TestNamedQueriesRun(t *testing.T) {
 	}
 	since := "2000-01-01 00:00:00"
 
-	// The vector ranking alone: nearest first, with its occurrences; a
-	// template beyond max_distance still comes, after, with no fused score.
-	vectorOnly := map[string]string{"embedding": vec(8, 0), "k": "5", "since": since, "service": "", "max_distance": "0.5",
-		"terms": "[]", "groups": "[]", "weights": "[]", "vector_weight": "1", "lexical_weight": "0", "candidates": "50"}
+	// The vector ranking alone: nearest first; a template beyond
+	// max_distance still comes, after, with no fused score.
+	vectorOnly := map[string]string{"embedding": vec(8, 0), "k": "5", "max_distance": "0.5",
+		"terms": "[]", "groups": "[]", "weights": "[]", "idf": "[]", "probe": "[]", "avg_len": "3",
+		"vector_weight": "1", "lexical_weight": "0", "candidates": "50"}
 	rows := run("similar_error_search", vectorOnly)
 	require.Len(t, rows, 2)
 	f := strings.Split(rows[0], "\t")
-	assert.Equal(t, []string{"1", "pool exhausted after <*>", "inventory"}, f[:3])
-	assert.Equal(t, "0", f[4], "distance")
-	assert.Equal(t, "1", f[5], "vector rank")
-	assert.Equal(t, "2", f[12], "occurrences")
+	assert.Equal(t, []string{"1", "1", "0"}, f[:3], "hash, vector rank, no lexical rank")
+	assert.Equal(t, []string{"0", "false"}, f[6:8], "distance, not a bound")
 	far := strings.Split(rows[1], "\t")
 	assert.Equal(t, "2", far[0])
-	fused, err := strconv.ParseFloat(far[9], 64)
+	fused, err := strconv.ParseFloat(far[5], 64)
 	require.NoError(t, err)
 	assert.Less(t, fused, 0.001, "beyond max_distance the vector ranking only orders")
 
-	vectorOnly["service"] = "payment"
-	rows = run("similar_error_search", vectorOnly)
+	// The templates' text and occurrences; the service filter.
+	rows = run("similar_error_templates", map[string]string{"hashes": "[1,2]", "since": since, "service": ""})
+	require.Len(t, rows, 2)
+	for _, r := range rows {
+		f := strings.Split(r, "\t")
+		switch f[0] {
+		case "1":
+			assert.Equal(t, []string{"pool exhausted after <*>", "inventory"}, f[1:3])
+			assert.Equal(t, "2", f[4], "occurrences")
+		case "2":
+			assert.Equal(t, "1", f[4])
+		}
+	}
+	rows = run("similar_error_templates", map[string]string{"hashes": "[1,2]", "since": since, "service": "payment"})
 	require.Len(t, rows, 1, "the service filter keeps payment's template only")
 	assert.True(t, strings.HasPrefix(rows[0], "2\t"))
 
 	// The words alone: the query's alternatives ([refused], and a group
 	// whose alternatives are [econnrefused] or [connection, refused]) find
-	// the template that holds them, through its materialized search terms.
-	lexical := map[string]string{"embedding": vec(8, 0), "k": "5", "since": since, "service": "", "max_distance": "0.5",
+	// the template that holds them, through its materialized search terms;
+	// its distance is only bounded (no vector ranking ran).
+	lexical := map[string]string{"embedding": vec(8, 0), "k": "5", "max_distance": "0.5",
 		"terms": "[['refused'],['econnrefused'],['connection','refused']]", "groups": "[0,1,1]", "weights": "[1,1,1]",
+		"idf": "[1,2]", "probe": "['econnrefused','refused']", "avg_len": "3",
 		"vector_weight": "0", "lexical_weight": "1", "candidates": "50"}
 	rows = run("similar_error_search", lexical)
 	require.Len(t, rows, 1)
 	f = strings.Split(rows[0], "\t")
-	assert.Equal(t, "2", f[0])
-	assert.Equal(t, "1", f[6], "lexical rank")
-	assert.Equal(t, "[1,3]", f[8], "the alternatives it holds")
-	assert.Equal(t, "[1,1]", f[10], "one template holds each group")
+	assert.Equal(t, []string{"2", "0", "1"}, f[:3], "hash, no vector rank, lexical rank 1")
+	assert.Equal(t, "[1,3]", f[4], "the alternatives it holds")
+	assert.Equal(t, []string{"2", "true"}, f[6:8], "no vector ranking: the distance is only bounded")
 
 	// Fused: both templates, each first in one ranking.
 	lexical["vector_weight"] = "1"
@@ -140,20 +152,21 @@ func TestNamedQueriesRun(t *testing.T) {
 	assert.NotContains(t, rows[1], "unusual_sequence", "the whole trace's row, not its first part's")
 
 	patterns := map[string]string{"embedding": vec(8, 0), "k": "3", "max_distance": "0.25",
-		"terms": "[['exhaustion']]", "groups": "[0]", "weights": "[1]", "vector_weight": "1", "lexical_weight": "1", "candidates": "50"}
+		"terms": "[['exhaustion']]", "groups": "[0]", "weights": "[1]", "idf": "[1]", "probe": "['exhaustion']", "avg_len": "5",
+		"vector_weight": "1", "lexical_weight": "1", "candidates": "50"}
 	rows = run("pattern_matching", patterns)
 	require.Len(t, rows, 1)
 	assert.Contains(t, rows[0], "raise pool 20->50")
 	f = strings.Split(rows[0], "\t")
-	assert.Equal(t, []string{"1", "1"}, f[10:12], "first in both rankings (its root cause says exhaustion)")
-	patterns["embedding"], patterns["terms"] = vec(8, 5), "[['nothing']]"
+	assert.Equal(t, []string{"1", "1"}, f[11:13], "first in both rankings (its root cause says exhaustion)")
+	patterns["embedding"], patterns["terms"], patterns["probe"] = vec(8, 5), "[['nothing']]", "['nothing']"
 	rows = run("pattern_matching", patterns)
 	require.Len(t, rows, 1)
 	f = strings.Split(rows[0], "\t")
 	assert.Equal(t, "1", f[9], "far from the query")
-	assert.Equal(t, "0", f[11], "and without its words")
+	assert.Equal(t, "0", f[12], "and without its words")
 
-	assert.ElementsMatch(t, []string{"anomaly_detection", "pattern_matching", "similar_error_occurrences", "similar_error_search"}, schema.QueryNames())
+	assert.ElementsMatch(t, []string{"anomaly_detection", "pattern_matching", "similar_error_occurrences", "similar_error_search", "similar_error_templates"}, schema.QueryNames())
 }
 
 func TestPatternCatalogue(t *testing.T) {

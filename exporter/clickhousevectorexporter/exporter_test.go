@@ -127,23 +127,34 @@ func TestSimilarErrorsShareTheQueryTemplate(t *testing.T) {
 	require.NoError(t, rows.Err())
 	assert.Equal(t, 10, hits)
 
+	// The vector ranking alone (this is about what the exporter stored),
+	// then the chosen template's occurrences.
 	sql, err = schema.Query("similar_error_search")
 	require.NoError(t, err)
-	var found []struct {
-		Hash     uint64    `ch:"template_hash"`
-		Distance float32   `ch:"distance"`
-		Count    uint64    `ch:"occurrences"`
-		First    time.Time `ch:"first_seen"`
-		Last     time.Time `ch:"last_seen"`
-		Traces   []string  `ch:"example_trace_ids"`
+	var ranked []struct {
+		Hash     uint64  `ch:"template_hash"`
+		Distance float32 `ch:"distance"`
 	}
-	// The vector ranking alone: this is about what the exporter stored.
 	require.NoError(t, conn.Select(clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-		"embedding": formatVector(vec), "k": "5", "since": "2000-01-01 00:00:00", "service": "", "max_distance": "0.5",
-		"terms": "[]", "groups": "[]", "weights": "[]", "vector_weight": "1", "lexical_weight": "0", "candidates": "50",
-	})), &found, "SELECT template_hash, distance, occurrences, first_seen, last_seen, example_trace_ids FROM ("+sql+")"))
-	require.NotEmpty(t, found)
-	hash, count, distance, traces, first, last := found[0].Hash, found[0].Count, found[0].Distance, found[0].Traces, found[0].First, found[0].Last
+		"embedding": formatVector(vec), "k": "5", "max_distance": "0.5", "terms": "[]", "groups": "[]", "weights": "[]",
+		"idf": "[]", "probe": "[]", "avg_len": "1", "vector_weight": "1", "lexical_weight": "0", "candidates": "50",
+	})), &ranked, "SELECT template_hash, distance FROM ("+sql+")"))
+	require.NotEmpty(t, ranked)
+	sql, err = schema.Query("similar_error_templates")
+	require.NoError(t, err)
+	var found []struct {
+		Hash   uint64    `ch:"template_hash"`
+		Count  uint64    `ch:"occurrences"`
+		First  time.Time `ch:"first_seen"`
+		Last   time.Time `ch:"last_seen"`
+		Traces []string  `ch:"example_trace_ids"`
+	}
+	require.NoError(t, conn.Select(clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+		"hashes": fmt.Sprintf("[%d]", ranked[0].Hash), "since": "2000-01-01 00:00:00", "service": "",
+	})), &found, "SELECT template_hash, occurrences, first_seen, last_seen, example_trace_ids FROM ("+sql+")"))
+	require.Len(t, found, 1)
+	distance := ranked[0].Distance
+	hash, count, traces, first, last := found[0].Hash, found[0].Count, found[0].Traces, found[0].First, found[0].Last
 	assert.Equal(t, query.Hash, hash)
 	assert.Equal(t, uint64(125), count, "every occurrence of the template, both batches")
 	assert.InDelta(t, 0, distance, 1e-5)

@@ -67,7 +67,7 @@ func compileLexicon(cs []lexicon.Concept) *lexIndex {
 			}
 		}
 	}
-	ix.words = NewVocabulary(words, 0)
+	ix.words = NewVocabulary(words, 0, 0)
 	return ix
 }
 

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -287,6 +288,75 @@ func (q Query) Params() (terms [][]string, groups []uint16, weights []float32) {
 		terms, groups, weights = [][]string{}, []uint16{}, []float32{}
 	}
 	return terms, groups, weights
+}
+
+// Probe is one term of every alternative the store can hold: a document
+// holding none of them holds no alternative, so the hybrid queries score
+// only the documents that hold a probe term (which the text index finds).
+// Each alternative is probed by its rarest term in v, so that a spelling
+// like "could not connect to server" does not bring in every document
+// that says "not"; an alternative with a term v does not hold is left out
+// (it cannot match), unless v is nil.
+func (q Query) Probe(v *Vocabulary) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, g := range q.Groups {
+		for _, a := range g.Alts {
+			best, bestDF := "", 0
+			for _, t := range a.Terms {
+				df := v.DF(t)
+				if v != nil && df == 0 {
+					best = ""
+					break
+				}
+				switch {
+				case best == "",
+					v != nil && df < bestDF,
+					v == nil && stopwords[best] && !stopwords[t],
+					v == nil && stopwords[best] == stopwords[t] && len(t) > len(best):
+					best, bestDF = t, df
+				}
+			}
+			if best != "" && !seen[best] {
+				seen[best] = true
+				out = append(out, best)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// GroupStats estimates, for every group, how many stored documents hold
+// one of its alternatives (df: the most any one alternative's rarest term
+// is held — the union's lower bound, as the alternatives of a concept
+// mostly say the same thing of the same documents) and the group's BM25
+// rarity, idf = ln(1 + (N - df + 0.5) / (df + 0.5)). Without a vocabulary
+// every group has df 0 and idf 1.
+func (q Query) GroupStats(v *Vocabulary) (df []uint64, idf []float64) {
+	df = make([]uint64, len(q.Groups))
+	idf = make([]float64, len(q.Groups))
+	n := float64(v.Docs())
+	for gi, g := range q.Groups {
+		most := 0
+		for _, a := range g.Alts {
+			least := -1
+			for _, t := range a.Terms {
+				if d := v.DF(t); least < 0 || d < least {
+					least = d
+				}
+			}
+			most = max(most, least)
+		}
+		df[gi] = uint64(min(most, v.Docs()))
+		if v == nil {
+			idf[gi] = 1
+			continue
+		}
+		d := float64(df[gi])
+		idf[gi] = math.Log(1 + (n-d+0.5)/(d+0.5))
+	}
+	return df, idf
 }
 
 // Concepts are the failure concepts the query names.

@@ -24,7 +24,7 @@ func storeVocab() *Vocabulary {
 			df[t]++
 		}
 	}
-	return NewVocabulary(df, 6)
+	return NewVocabulary(df, 6, 8)
 }
 
 func group(q Query, label string) (Group, bool) {
@@ -159,4 +159,34 @@ func TestExplain(t *testing.T) {
 	assert.Greater(t, m.Coverage, 0.5, "the concept is most of the query")
 	assert.Less(t, m.Coverage, 1.0, "but not the word refused")
 	assert.Zero(t, q.Explain(nil, df, idf).Coverage)
+}
+
+func TestProbeTakesEachAlternativesRarestTerm(t *testing.T) {
+	v := NewVocabulary(map[string]int{"connection": 5, "refused": 2, "could": 40, "not": 60, "connect": 9, "server": 30, "econnrefused": 1}, 100, 10)
+	q := Query{Groups: []Group{{Alts: []Alt{
+		{Terms: []string{"connection", "refused"}},
+		{Terms: []string{"connect", "could", "not", "server"}},
+		{Terms: []string{"econnrefused"}},
+		{Terms: []string{"connectexception"}}, // no document holds it: it cannot match
+	}}}}
+	assert.Equal(t, []string{"connect", "econnrefused", "refused"}, q.Probe(v))
+	assert.Equal(t, []string{"connect", "connectexception", "connection", "econnrefused"}, q.Probe(nil),
+		"without a vocabulary: the longest word that is not a function word")
+	assert.Equal(t, []string{}, Query{}.Probe(v))
+}
+
+func TestGroupStats(t *testing.T) {
+	v := NewVocabulary(map[string]int{"refused": 4, "econnrefused": 1, "connection": 50}, 100, 10)
+	q := Query{Groups: []Group{
+		{Alts: []Alt{{Terms: []string{"refused"}}}},
+		{Alts: []Alt{{Terms: []string{"econnrefused"}}, {Terms: []string{"connection", "refused"}}}},
+		{Alts: []Alt{{Terms: []string{"nothing"}}}},
+	}}
+	df, idf := q.GroupStats(v)
+	assert.Equal(t, []uint64{4, 4, 0}, df, "a group: its most held alternative, which holds its rarest term")
+	assert.Greater(t, idf[2], idf[0], "what no document holds is the rarest")
+	assert.InDelta(t, 3.1, idf[0], 0.05, "ln(1 + (100 - 4 + 0.5) / (4 + 0.5))")
+	df, idf = q.GroupStats(nil)
+	assert.Equal(t, []uint64{0, 0, 0}, df)
+	assert.Equal(t, []float64{1, 1, 1}, idf)
 }

@@ -12,14 +12,15 @@ import (
 type Vocabulary struct {
 	df       map[string]int
 	docs     int
+	avgTerms float64
 	byPrefix map[string][]string // first four bytes → terms
 	byLen    map[int][]string    // rune count → terms
 }
 
-// NewVocabulary builds a vocabulary from document frequencies and the
-// number of documents.
-func NewVocabulary(df map[string]int, docs int) *Vocabulary {
-	v := &Vocabulary{df: df, docs: docs, byPrefix: map[string][]string{}, byLen: map[int][]string{}}
+// NewVocabulary builds a vocabulary from document frequencies, the number
+// of documents and their mean number of (template) terms.
+func NewVocabulary(df map[string]int, docs int, avgTerms float64) *Vocabulary {
+	v := &Vocabulary{df: df, docs: docs, avgTerms: avgTerms, byPrefix: map[string][]string{}, byLen: map[int][]string{}}
 	for t := range df {
 		if len(t) >= 4 {
 			v.byPrefix[t[:4]] = append(v.byPrefix[t[:4]], t)
@@ -42,6 +43,15 @@ func (v *Vocabulary) Docs() int {
 		return 0
 	}
 	return v.docs
+}
+
+// AvgTerms is the documents' mean number of template terms (1 when
+// unknown), BM25's average document length.
+func (v *Vocabulary) AvgTerms() float64 {
+	if v == nil || v.avgTerms < 1 {
+		return 1
+	}
+	return v.avgTerms
 }
 
 // DF is how many documents hold a term.

@@ -2,51 +2,38 @@
 -- their root cause and resolution, by the hybrid retrieval of
 -- similar_error_search: the vector ranking and BM25 over the patterns'
 -- materialized search terms (signature and message; the root cause as
--- supporting text) fused by reciprocal rank. A pattern is one
--- (service_name, error_signature); FINAL keeps its latest counts.
--- Parameters: embedding, max_distance, terms, groups, weights,
--- vector_weight, lexical_weight, candidates, k.
+-- supporting text, at half weight) fused by reciprocal rank. A pattern is
+-- one (service_name, error_signature); FINAL keeps its latest counts.
+-- Parameters: embedding, max_distance, terms, groups, weights, idf, probe,
+-- avg_len, vector_weight, lexical_weight, candidates, k.
 WITH
     {terms:Array(Array(String))} AS q_terms,
     {groups:Array(UInt16)} AS q_groups,
     {weights:Array(Float32)} AS q_weights,
-    length(arrayDistinct(q_groups)) AS n_groups,
+    {idf:Array(Float32)} AS q_idf,
     60 AS rrf_k,
-    patterns AS (
-        SELECT concat(service_name, '/', error_signature) AS pattern_key, pattern_id, error_signature, error_message,
-               service_name, root_cause, resolution, occurrence_count, last_seen, related_trace_ids, embedding,
-               search_terms, search_template_terms, search_type_terms
-        FROM error_patterns FINAL
-    ),
-    assumeNotNull((SELECT count() FROM error_patterns FINAL)) AS n_docs,
-    assumeNotNull((SELECT greatest(1, ifNull(avg(length(search_template_terms)), 1)) FROM error_patterns FINAL)) AS avg_len,
-lexical_df AS (
-    SELECT pattern_key, in_any, in_template, in_type, len,
-           sumForEach(arrayMap(g -> toUInt64(arrayExists((x, gg) -> x AND gg = g, in_any, q_groups)), range(n_groups))) OVER () AS df
-    FROM (
-        SELECT pattern_key,
-               arrayMap(a -> hasAll(search_terms, a), q_terms) AS in_any,
-               arrayMap(a -> hasAll(search_template_terms, a), q_terms) AS in_template,
-               arrayMap(a -> hasAll(search_type_terms, a), q_terms) AS in_type,
-               length(search_template_terms) AS len
-        FROM patterns
-        WHERE {lexical_weight:Float32} > 0 AND hasAny(search_terms, arrayDistinct(arrayFlatten(q_terms)))
-    )
+patterns AS (
+    SELECT concat(service_name, '/', error_signature) AS pattern_key, pattern_id, error_signature, error_message,
+           service_name, root_cause, resolution, occurrence_count, last_seen, related_trace_ids, embedding,
+           search_terms, search_template_terms, search_type_terms
+    FROM error_patterns FINAL
 ),
 lexical AS (
-    SELECT pattern_key, lexical_score, matched, df, idf,
+    SELECT pattern_key, lexical_score, matched,
            row_number() OVER (ORDER BY lexical_score DESC, pattern_key) AS lexical_rank
     FROM (
-        SELECT pattern_key, df,
-               arrayMap(d -> log(1 + (n_docs - d + 0.5) / (d + 0.5)), df) AS idf,
-               arrayMap((i, t, y, w, g) -> w * idf[g + 1] * if(t, 1 + 0.3 * y, if(i, 0.5, 0)), in_any, in_template, in_type, q_weights, q_groups) AS contrib,
-               arraySum(g -> arrayMax(arrayFilter((c, gg) -> gg = g, contrib, q_groups)), arrayDistinct(q_groups))
-                   * 2.2 / (1 + 1.2 * (0.75 + 0.25 * len / avg_len)) AS lexical_score,
+        SELECT pattern_key,
+               arrayMap((a, w, g) -> if(hasAll(search_terms, a), if(hasAll(search_template_terms, a), 1 + 0.3 * hasAll(search_type_terms, a), 0.5), 0)
+                   * w * q_idf[g + 1], q_terms, q_weights, q_groups) AS contrib,
+               arraySum(arrayMap(x -> arrayMax(x), arraySplit((c, s) -> s, contrib, arrayMap((g, i) -> i = 1 OR g != q_groups[i - 1], q_groups, arrayEnumerate(q_groups)))))
+                   * 2.2 / (1 + 1.2 * (0.75 + 0.25 * length(search_template_terms) / {avg_len:Float32})) AS lexical_score,
                arrayFilter((x, c) -> c > 0, arrayEnumerate(q_terms), contrib) AS matched
-        FROM lexical_df
+        FROM patterns
+        WHERE {lexical_weight:Float32} > 0 AND hasAny(search_terms, {probe:Array(String)})
+        ORDER BY lexical_score DESC, pattern_key
+        LIMIT {candidates:UInt32}
     )
-    ORDER BY lexical_score DESC, pattern_key
-    LIMIT {candidates:UInt32}
+    WHERE lexical_score > 0
 ),
 vector AS (
     SELECT pattern_key, distance, row_number() OVER (ORDER BY distance, pattern_key) AS vector_rank
@@ -61,29 +48,26 @@ vector AS (
 fused AS (
     SELECT pattern_key, max(vector_rank) AS vector_rank, max(lexical_rank) AS lexical_rank,
            max(lexical_score) AS lexical_score, argMax(matched, length(matched)) AS matched, max(distance) AS distance,
-           argMax(df, length(df)) AS df, argMax(idf, length(idf)) AS idf,
            if(vector_rank > 0 AND distance <= {max_distance:Float32}, {vector_weight:Float32} / (rrf_k + vector_rank), 0)
                + if(lexical_rank > 0, {lexical_weight:Float32} / (rrf_k + lexical_rank), 0)
                + if(vector_rank > 0, {vector_weight:Float32} * 1e-6 / vector_rank, 0) AS fused_score
     FROM (
         SELECT pattern_key, vector_rank, distance, toUInt64(0) AS lexical_rank, toFloat64(0) AS lexical_score,
-               CAST([], 'Array(UInt32)') AS matched, CAST([], 'Array(UInt64)') AS df, CAST([], 'Array(Float64)') AS idf
+               CAST([], 'Array(UInt32)') AS matched
         FROM vector
         UNION ALL
-        SELECT pattern_key, toUInt64(0), toFloat32(0), lexical_rank, lexical_score, matched, df, idf FROM lexical
+        SELECT pattern_key, toUInt64(0), toFloat32(0), lexical_rank, lexical_score, matched FROM lexical
     )
     GROUP BY pattern_key
 ),
-(SELECT (groupArray((pattern_key, vector_rank, lexical_rank, lexical_score, matched, fused_score)),
-         argMax(df, length(df)), argMax(idf, length(idf))) FROM fused) AS fused_all,
-fused_all.1 AS candidates,
+(SELECT arraySlice(arraySort(c -> (-c.6, c.1), groupArray((pattern_key, vector_rank, lexical_rank, lexical_score, matched, fused_score))),
+                   1, {k:UInt32} * 2) FROM fused) AS candidates,
 arrayMap(c -> c.1, candidates) AS candidate_keys
 SELECT p.pattern_id AS pattern_id, p.error_signature AS error_signature, p.error_message AS error_message,
        p.service_name AS service_name, p.root_cause AS root_cause, p.resolution AS resolution,
        p.occurrence_count AS occurrence_count, p.last_seen AS last_seen, p.related_trace_ids AS related_trace_ids,
-       cosineDistance(p.embedding, {embedding:Array(Float32)}) AS distance,
-       p.c.2 AS vector_rank, p.c.3 AS lexical_rank, p.c.4 AS lexical_score, p.c.5 AS matched, p.c.6 AS fused_score,
-       fused_all.2 AS df, fused_all.3 AS idf
+       cosineDistance(p.embedding, {embedding:Array(Float32)}) AS distance, false AS distance_is_bound,
+       p.c.2 AS vector_rank, p.c.3 AS lexical_rank, p.c.4 AS lexical_score, p.c.5 AS matched, p.c.6 AS fused_score
 FROM (
     SELECT *, candidates[indexOf(candidate_keys, pattern_key)] AS c
     FROM patterns
