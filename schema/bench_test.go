@@ -53,10 +53,11 @@ func loadSearchStore(b *testing.B, e *chdb.Engine, templateRows string, template
 	b.Logf("inserted %d occurrences in %v", occurrences, time.Since(start))
 }
 
-// BenchmarkSimilarErrorSearch measures the similar_error_search query over
-// a store of 1,000,000 error occurrences of 10,000 templates: latency
-// percentiles, and recall@10 of the vector-indexed answer against exact
-// cosine distance computed here.
+// BenchmarkSimilarErrorSearch measures similar_error_search's vector
+// ranking over a store of 1,000,000 error occurrences of 10,000 templates:
+// latency percentiles, and recall@10 of the vector-indexed answer against
+// exact cosine distance computed here. The whole tool, words and vectors,
+// is BenchmarkFindSimilarErrorsAtScale in mcp.
 func BenchmarkSimilarErrorSearch(b *testing.B) {
 	const templates, occurrences, dims = 10000, 1000000, 384
 	e := chdbtest.Engine(b)
@@ -99,10 +100,13 @@ func BenchmarkSimilarErrorSearch(b *testing.B) {
 			qv[j] += float32(r.NormFloat64() * 0.01)
 		}
 		t0 := time.Now()
+		// The vector ranking alone: what the vector index answers.
 		res, err := conn.Query(sql, "TabSeparated",
 			chdb.Param{Name: "embedding", Value: vecJSON(qv)}, chdb.Param{Name: "k", Value: "10"},
-			chdb.Param{Name: "since", Value: "2000-01-01 00:00:00"}, chdb.Param{Name: "service", Value: ""},
-			chdb.Param{Name: "max_distance", Value: "2"})
+			chdb.Param{Name: "max_distance", Value: "2"}, chdb.Param{Name: "candidates", Value: "50"},
+			chdb.Param{Name: "vector_weight", Value: "1"}, chdb.Param{Name: "lexical_weight", Value: "0"},
+			chdb.Param{Name: "terms", Value: "[]"}, chdb.Param{Name: "groups", Value: "[]"}, chdb.Param{Name: "weights", Value: "[]"},
+			chdb.Param{Name: "idf", Value: "[]"}, chdb.Param{Name: "probe", Value: "[]"}, chdb.Param{Name: "avg_len", Value: "1"})
 		lat = append(lat, time.Since(t0))
 		if err != nil {
 			b.Fatal(err)
