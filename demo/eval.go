@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/searcheval"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
 )
@@ -26,11 +27,15 @@ type EvalOptions struct {
 	Gap     time.Duration // quiet time between windows
 	Step    time.Duration // RCA is asked every Step within a window
 	Report  string        // path prefix of the report (.json and .md); empty = none
+	// Search scores error search on the public query set first (about a
+	// minute, on an engine of its own); SearchOnly stops after it.
+	Search     bool
+	SearchOnly bool
 }
 
 // DefaultEvalOptions keep a full eval within ~15 minutes on 2 cores.
 func DefaultEvalOptions() EvalOptions {
-	return EvalOptions{Rate: 8, Seed: 42, Warmup: 60 * time.Second, Window: 60 * time.Second, Gap: 45 * time.Second, Step: 15 * time.Second, Report: "build/eval"}
+	return EvalOptions{Rate: 8, Seed: 42, Warmup: 60 * time.Second, Window: 60 * time.Second, Gap: 45 * time.Second, Step: 15 * time.Second, Report: "build/eval", Search: true}
 }
 
 // EvalCase is a scenario of the evaluation and what a correct answer names.
@@ -135,12 +140,24 @@ type EvalReport struct {
 	Similar    []SimilarQuery `json:"similar"`
 	SimilarP10 float64        `json:"similar_precision_at_10"`
 	SimilarCap float64        `json:"similar_precision_at_10_capped"`
+	// Search is error search scored on the public query set.
+	Search *searcheval.Report `json:"search,omitempty"`
 }
 
 // RunEval runs seeded traffic with every scenario at fixed windows, then
 // scores the MCP tools' answers against loadgen's ground truth.
 func RunEval(ctx context.Context, o EvalOptions, out io.Writer) (*EvalReport, error) {
 	rep := &EvalReport{Started: time.Now().UTC(), Options: o}
+	if o.Search || o.SearchOnly {
+		search, err := runSearchEval(ctx, out)
+		if err != nil {
+			return nil, err
+		}
+		rep.Search = search
+		if o.SearchOnly {
+			return rep, writeReport(rep, o, out)
+		}
+	}
 	st, err := StartStack(ctx, o.DataDir, out)
 	if err != nil {
 		return nil, err
@@ -285,6 +302,11 @@ func RunEval(ctx context.Context, o EvalOptions, out io.Writer) (*EvalReport, er
 	}
 	rep.SimilarP10, rep.SimilarCap = mean(ps), mean(pc)
 
+	return rep, writeReport(rep, o, out)
+}
+
+// writeReport prints the report and writes it to o.Report (.md, .json).
+func writeReport(rep *EvalReport, o EvalOptions, out io.Writer) error {
 	md := rep.Markdown()
 	fmt.Fprintln(out)
 	fmt.Fprint(out, md)
@@ -292,14 +314,14 @@ func RunEval(ctx context.Context, o EvalOptions, out io.Writer) (*EvalReport, er
 		_ = os.MkdirAll(filepath.Dir(o.Report), 0o755)
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		if err := os.WriteFile(o.Report+".json", b, 0o644); err != nil {
-			return rep, err
+			return err
 		}
 		if err := os.WriteFile(o.Report+".md", []byte(md), 0o644); err != nil {
-			return rep, err
+			return err
 		}
 		fmt.Fprintf(out, "\nreport written to %s.md and %s.json\n", o.Report, o.Report)
 	}
-	return rep, nil
+	return nil
 }
 
 func mean(xs []float64) float64 {
@@ -486,6 +508,11 @@ func truncate(s string, n int) string {
 // Markdown renders the report's tables.
 func (r *EvalReport) Markdown() string {
 	var b strings.Builder
+	if r.Options.SearchOnly {
+		b.WriteString("## otelcol-agentic eval: error search only\n\n")
+		b.WriteString(r.Search.Markdown())
+		return b.String()
+	}
 	fmt.Fprintf(&b, "## otelcol-agentic eval (%s, %d journeys at %.0f/s, seed %d, windows of %s)\n\n", r.Started.Format("2006-01-02 15:04 UTC"), r.Journeys, r.Options.Rate, r.Options.Seed, r.Options.Window)
 	b.WriteString("### Root-cause analysis (analyze_root_cause, whole system, window = the fault window so far)\n\n")
 	b.WriteString("| scenario | type | expected (service / kind) | top-1 | top-3 | first correct top-1 | answers (offset: top-1) |\n|---|---|---|---|---|---|---|\n")
@@ -541,5 +568,9 @@ func (r *EvalReport) Markdown() string {
 	fmt.Fprintf(&b, "| **mean** | | **%.2f** | **%.2f** | |\n\n", r.SimilarP10, r.SimilarCap)
 	b.WriteString("precision@10 = hits sharing the query's error type (leading exception token) / hits returned (at most 10, within the tool's default max_distance: 0.5 for a message that leads with its error type). " +
 		"capped = the same over the first min(10, templates of that type in the store) hits, so a type with only 2 templates can still score 1.\n")
+	if r.Search != nil {
+		b.WriteString("\n")
+		b.WriteString(r.Search.Markdown())
+	}
 	return b.String()
 }

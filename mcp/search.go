@@ -324,17 +324,20 @@ func (s *Server) checkSearchColumns(ctx context.Context) error {
 	return nil
 }
 
-// sortByConfidence keeps the confident hits in order, or when there is
-// none the first few, and reports which.
-func sortByConfidence[T any](hits []T, confident func(T) bool, k int) ([]T, bool) {
-	var sure []T
-	for _, h := range hits {
+// cutAtConfidence applies the cut-off to hits in rank order: the hits up to
+// the last confident one stay (a weaker hit ranked above a confident one is
+// kept: the ranking put it there, and it says it is not confident), the
+// rest go. With no confident hit, the first few stay and the answer is
+// flagged low-confidence.
+func cutAtConfidence[T any](hits []T, confident func(T) bool, k int) ([]T, bool) {
+	last := -1
+	for i, h := range hits {
 		if confident(h) {
-			sure = append(sure, h)
+			last = i
 		}
 	}
-	if len(sure) > 0 {
-		return sure[:min(k, len(sure))], false
+	if last >= 0 {
+		return hits[:min(k, last+1)], false
 	}
 	return hits[:min(lowConfidenceHits, k, len(hits))], len(hits) > 0
 }

@@ -196,7 +196,7 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 		}
 		return strings.Compare(a.TemplateHash, b.TemplateHash)
 	})
-	out.Hits, out.LowConfidence = sortByConfidence(out.Hits, func(h SimilarError) bool { return h.Match.Confident }, k)
+	out.Hits, out.LowConfidence = cutAtConfidence(out.Hits, func(h SimilarError) bool { return h.Match.Confident }, k)
 	out.Hits = orEmpty(out.Hits)
 	switch {
 	case len(out.Hits) == 0:
@@ -483,7 +483,7 @@ func (s *Server) matchErrorPatterns(ctx context.Context, _ *sdk.CallToolRequest,
 		out.Patterns = append(out.Patterns, m)
 	}
 	sortPatternsFused(out.Patterns, in.Service)
-	out.Patterns, out.LowConfidence = sortByConfidence(out.Patterns, func(p PatternMatch) bool { return p.Why.Confident }, k)
+	out.Patterns, out.LowConfidence = cutAtConfidence(out.Patterns, func(p PatternMatch) bool { return p.Why.Confident }, k)
 	out.Patterns = orEmpty(out.Patterns)
 	switch {
 	case len(out.Patterns) == 0:

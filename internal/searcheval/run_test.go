@@ -17,7 +17,8 @@ func TestMain(m *testing.M) { os.Exit(chdbtest.Main(m)) }
 // The public query set through find_similar_errors on the real engine,
 // with the store written by the collector's own embedding processor and
 // exporter. The floors sit under the scores measured when the hybrid
-// ranking was built (hybrid 0.88 / 0.87 / 0.91 on all 103 queries), so a
+// ranking was built (hybrid P@1 / P@5 / MRR 0.90 / 0.89 / 0.93 on all 103
+// queries, lexical 0.91 / 0.89 / 0.93, vector 0.34 / 0.32 / 0.36), so a
 // change that makes search worse fails here. Without the Loghub samples
 // the shop's queries alone are scored against the same floors.
 func TestSearchQuality(t *testing.T) {
@@ -35,9 +36,9 @@ func TestSearchQuality(t *testing.T) {
 			t.Logf("hybrid misses %s %q: %v", q.ID, q.Text, q.Hits)
 		}
 	}
-	assert.GreaterOrEqual(t, hybrid.P1, 0.82, "hybrid P@1")
-	assert.GreaterOrEqual(t, hybrid.P5, 0.80, "hybrid P@5")
-	assert.GreaterOrEqual(t, hybrid.MRR, 0.85, "hybrid MRR")
+	assert.GreaterOrEqual(t, hybrid.P1, 0.85, "hybrid P@1")
+	assert.GreaterOrEqual(t, hybrid.P5, 0.84, "hybrid P@5")
+	assert.GreaterOrEqual(t, hybrid.MRR, 0.88, "hybrid MRR")
 	assert.GreaterOrEqual(t, lexical.P1, 0.80, "lexical P@1")
 	assert.Greater(t, hybrid.P1, vector.P1+0.3, "the words must add what the hash vectors miss")
 	for kind, s := range rep.Rankings[2].ByKind {

@@ -2,7 +2,8 @@
 // seed's and ones composed from generic primitives) through the collector,
 // then scores the MCP server's answers against the load generator's ground
 // truth: root-cause top-1/top-3 accuracy, anomalous-trace P/R/F1, and
-// similar-error precision@10. `make eval`.
+// similar-error precision@10; before that, error search on the public query
+// set (P@1, P@5, MRR of the vector, lexical and hybrid rankings). `make eval`.
 package main
 
 import (
@@ -26,6 +27,8 @@ func main() {
 	flag.DurationVar(&o.Gap, "gap", o.Gap, "quiet time between fault windows")
 	flag.DurationVar(&o.Step, "step", o.Step, "analyze_root_cause is asked every step within a window")
 	flag.StringVar(&o.Report, "report", o.Report, "report path prefix (.md and .json); empty = stdout only")
+	flag.BoolVar(&o.Search, "search", o.Search, "score error search on the public query set first (about a minute)")
+	flag.BoolVar(&o.SearchOnly, "search-only", false, "score error search only (P@1, P@5, MRR of the vector, lexical and hybrid rankings), without the traffic run")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
