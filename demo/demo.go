@@ -438,6 +438,7 @@ func scenario3(ctx context.Context, st *Stack, out io.Writer) error {
 			return err
 		}
 	}
+	loose = loose || sim.LowConfidence
 	for _, h := range sim.Hits {
 		fmt.Fprintf(out, "    %.2f  %-9s ×%-5d %s\n", h.Similarity, h.Service, h.Occurrences, truncate(h.Template, 110))
 	}

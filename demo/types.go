@@ -93,7 +93,9 @@ type ErrorSummary struct {
 
 // SimilarErrors is find_similar_errors' answer.
 type SimilarErrors struct {
-	Query struct {
+	// LowConfidence: nothing matched confidently; Hits are the closest few.
+	LowConfidence bool `json:"low_confidence"`
+	Query         struct {
 		Source    string   `json:"source"`
 		Templates []string `json:"templates"`
 		Model     string   `json:"model"`

@@ -60,8 +60,9 @@ func (s *Server) addTools() {
 	add(s, &sdk.Tool{
 		Name:        ToolFindSimilarErrors,
 		Annotations: readOnly("Find similar errors", remoteEmbedder),
-		Description: "Vector search over past error logs: give an error message or a description (\"NullPointerException\"; other languages such as \"DB 커넥션 풀 고갈\" with a multilingual embedding model), " +
-			"or a trace id to use its errors. Returns the nearest error templates with distance, occurrences in the window, first/last seen, service and example trace ids. " +
+		Description: "Search past error logs by words and meaning: give an error message, a description or a few words, in English or Korean (\"NullPointerException\", \"connection refused\", \"ECONNREFUSED\", \"DB 커넥션 풀 고갈\"), " +
+			"or a trace id to use its errors. Returns error templates ranked by their words (across ecosystems' spellings of the failure) and embedding, each with why it matched, " +
+			"occurrences in the window, first/last seen, service and example trace ids; when nothing matches confidently, the closest few flagged low_confidence. " +
 			"Use it to learn whether an error is new and where else it happens.",
 	}, s.findSimilarErrors, func(sc *jsonschema.Schema) {
 		intRange(sc, "k", 1, 50, 10)
@@ -70,8 +71,8 @@ func (s *Server) addTools() {
 	add(s, &sdk.Tool{
 		Name:        ToolMatchErrorPatterns,
 		Annotations: readOnly("Match known error patterns", remoteEmbedder),
-		Description: "Retrieves known incidents (error_patterns) closest to an error message or to a trace's errors: root cause, resolution, how often it occurred " +
-			"and related traces. Use it after finding the failing error to see how it was resolved before.",
+		Description: "Retrieves known incidents (error_patterns) matching an error message, a few words or a trace's errors, by words and meaning: root cause, resolution, how often it occurred " +
+			"and related traces, with why each matched. Use it after finding the failing error to see how it was resolved before.",
 	}, s.matchErrorPatterns, func(sc *jsonschema.Schema) {
 		intRange(sc, "k", 1, 20, 5)
 		numRange(sc, "max_distance", 0, 2)

@@ -44,6 +44,8 @@ type Options struct {
 	// LoghubDir holds the Loghub 2k samples; when they are missing the run
 	// uses the shop's documents and the queries labelled with them only.
 	LoghubDir string
+	// ShopOnly leaves the Loghub samples out.
+	ShopOnly bool
 	// Rankings are find_similar_errors' ranking values to score; "" is the
 	// tool's default.
 	Rankings []string
@@ -113,6 +115,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{}
 	lh, err := LoghubDocs(o.LoghubDir)
 	switch {
+	case o.ShopOnly:
 	case err == nil:
 		docs = append(docs, lh...)
 		rep.Loghub = true
