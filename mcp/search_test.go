@@ -2,8 +2,10 @@ package mcp
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,4 +99,40 @@ func TestCheckNamesMissingSearchTerms(t *testing.T) {
 	err = srv.Check(ctx)
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "migration 0009") && strings.Contains(err.Error(), "start the collector"), err.Error())
+}
+
+// The search vocabulary (typos, variants, rarity) follows the store: once
+// older than its TTL it is rebuilt in the background while the old one
+// still answers, and Close waits for the rebuild.
+func TestVocabularyFollowsTheStore(t *testing.T) {
+	ctx := context.Background()
+	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	_, err := schema.Apply(ctx, ex, schema.Options{Database: "mcp_vocab", Dims: 384})
+	require.NoError(t, err)
+	insert := func(hash int, template string) {
+		require.NoError(t, ex.Exec(ctx, fmt.Sprintf(`INSERT INTO mcp_vocab.log_templates (template_hash, template, service_name, example_body, first_seen, embedding)
+			VALUES (%d, '%s', 'svc', '%s', now64(9), arrayWithConstant(384, 0.05))`, hash, template, template)))
+	}
+	insert(1, "FooBarError: flux capacitor overheated")
+	srv, err := New(testConfig(t, "mcp_vocab"))
+	require.NoError(t, err)
+	v, err := srv.vocab.get(ctx, "log_templates")
+	require.NoError(t, err)
+	assert.Equal(t, 1, v.Docs())
+	assert.Equal(t, 1, v.DF("capacitor"))
+	assert.Equal(t, 1, v.DF("foobarerror"), "identifiers whole")
+	assert.Equal(t, 1, v.DF("bar"), "and by their parts")
+
+	insert(2, "capacitor melted during warp_jump")
+	srv.vocab.mu.Lock()
+	srv.vocab.ttl = 0
+	srv.vocab.mu.Unlock()
+	stale, err := srv.vocab.get(ctx, "log_templates")
+	require.NoError(t, err)
+	assert.Same(t, v, stale, "the old vocabulary answers while the new one loads")
+	require.Eventually(t, func() bool {
+		v, err := srv.vocab.get(ctx, "log_templates")
+		return err == nil && v.DF("capacitor") == 2 && v.DF("warp") == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	require.NoError(t, srv.Close())
 }
