@@ -12,7 +12,10 @@
 -- terms (hasAny), so ranking reads only those; the scores (BM25 with the
 -- query's document frequencies) are computed over them in the query.
 -- Changing the analyzer takes a new migration (MODIFY COLUMN): rows keep the
--- terms they were written with.
+-- terms they were written with. Text indexes are generally available from
+-- ClickHouse 26.2; on 25.12–26.1 the statement's enable_full_text_index
+-- allows them (the index only speeds the search up; its GRANULARITY is fixed
+-- by the server).
 
 ALTER TABLE {{.DB}}.log_templates {{.OnCluster}}
     ADD COLUMN IF NOT EXISTS search_terms Array(String) MATERIALIZED {{.Terms "concat(template, ' ', example_body)"}},
@@ -20,7 +23,8 @@ ALTER TABLE {{.DB}}.log_templates {{.OnCluster}}
     ADD COLUMN IF NOT EXISTS search_type_terms Array(String) MATERIALIZED {{.TypeTerms "template"}};
 
 ALTER TABLE {{.DB}}.log_templates {{.OnCluster}}
-    ADD INDEX IF NOT EXISTS search_idx search_terms TYPE text(tokenizer = array) GRANULARITY 100000000;
+    ADD INDEX IF NOT EXISTS search_idx search_terms TYPE text(tokenizer = array) GRANULARITY 100000000
+    SETTINGS enable_full_text_index = 1;
 
 ALTER TABLE {{.DB}}.error_patterns {{.OnCluster}}
     ADD COLUMN IF NOT EXISTS search_terms Array(String) MATERIALIZED {{.Terms "concat(replaceAll(error_signature, '_', ' '), ' ', error_message, ' ', root_cause)"}},
@@ -28,4 +32,5 @@ ALTER TABLE {{.DB}}.error_patterns {{.OnCluster}}
     ADD COLUMN IF NOT EXISTS search_type_terms Array(String) MATERIALIZED {{.TypeTerms "error_message"}};
 
 ALTER TABLE {{.DB}}.error_patterns {{.OnCluster}}
-    ADD INDEX IF NOT EXISTS search_idx search_terms TYPE text(tokenizer = array) GRANULARITY 100000000;
+    ADD INDEX IF NOT EXISTS search_idx search_terms TYPE text(tokenizer = array) GRANULARITY 100000000
+    SETTINGS enable_full_text_index = 1;
