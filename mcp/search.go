@@ -61,7 +61,7 @@ const searchCandidates = 50
 const minCoverage = 0.5
 
 // lowConfidenceHits is how many hits an answer without a confident one
-// shows.
+// shows, and a free-text answer at least.
 const lowConfidenceHits = 5
 
 // HitMatch says why a template or pattern is in an answer.
@@ -326,20 +326,22 @@ func (s *Server) checkSearchColumns(ctx context.Context) error {
 
 // cutAtConfidence applies the cut-off to hits in rank order: the hits up to
 // the last confident one stay (a weaker hit ranked above a confident one is
-// kept: the ranking put it there, and it says it is not confident), the
-// rest go. With no confident hit, the first few stay and the answer is
-// flagged low-confidence.
-func cutAtConfidence[T any](hits []T, confident func(T) bool, k int) ([]T, bool) {
+// kept: the ranking put it there, and it says it is not confident), and
+// for a free-text query (atLeast) the first few whatever their confidence,
+// each flagged for itself; the rest go. With no confident hit the first
+// few stay and the answer is flagged low-confidence.
+func cutAtConfidence[T any](hits []T, confident func(T) bool, k int, atLeast bool) ([]T, bool) {
 	last := -1
 	for i, h := range hits {
 		if confident(h) {
 			last = i
 		}
 	}
-	if last >= 0 {
-		return hits[:min(k, last+1)], false
+	keep := last + 1
+	if last < 0 || atLeast {
+		keep = max(keep, lowConfidenceHits)
 	}
-	return hits[:min(lowConfidenceHits, k, len(hits))], len(hits) > 0
+	return hits[:min(k, len(hits), keep)], last < 0 && len(hits) > 0
 }
 
 // sortPatternsFused orders patterns by fused score, a pattern of another

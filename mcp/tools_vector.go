@@ -196,7 +196,11 @@ func (s *Server) findSimilarErrors(ctx context.Context, _ *sdk.CallToolRequest, 
 		}
 		return strings.Compare(a.TemplateHash, b.TemplateHash)
 	})
-	out.Hits, out.LowConfidence = cutAtConfidence(out.Hits, func(h SimilarError) bool { return h.Match.Confident }, k)
+	// A message that names its error class is cut where its confident hits
+	// end (its cut-off is calibrated for that); free text keeps the first
+	// few too.
+	freeText := !slices.ContainsFunc(out.Query.Templates, func(t string) bool { return embed.LeadingErrorType(t) != "" })
+	out.Hits, out.LowConfidence = cutAtConfidence(out.Hits, func(h SimilarError) bool { return h.Match.Confident }, k, freeText)
 	out.Hits = orEmpty(out.Hits)
 	switch {
 	case len(out.Hits) == 0:
@@ -483,7 +487,7 @@ func (s *Server) matchErrorPatterns(ctx context.Context, _ *sdk.CallToolRequest,
 		out.Patterns = append(out.Patterns, m)
 	}
 	sortPatternsFused(out.Patterns, in.Service)
-	out.Patterns, out.LowConfidence = cutAtConfidence(out.Patterns, func(p PatternMatch) bool { return p.Why.Confident }, k)
+	out.Patterns, out.LowConfidence = cutAtConfidence(out.Patterns, func(p PatternMatch) bool { return p.Why.Confident }, k, false)
 	out.Patterns = orEmpty(out.Patterns)
 	switch {
 	case len(out.Patterns) == 0:
