@@ -155,6 +155,19 @@ func BenchmarkFindSimilarErrorsAtScale(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)/2])/1e6, name+"-p50-ms")
 		b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*95/100)])/1e6, name+"-p95-ms")
 	}
+	// The dearest queries, by CPU.
+	type qc struct {
+		q   string
+		cpu time.Duration
+	}
+	var byQuery []qc
+	for i, c := range hybridCPU {
+		byQuery = append(byQuery, qc{scaleQueries[i%len(scaleQueries)], c})
+	}
+	slices.SortFunc(byQuery, func(a, b qc) int { return int(b.cpu - a.cpu) })
+	for _, x := range byQuery[:min(5, len(byQuery))] {
+		b.Logf("hybrid %v CPU: %q", x.cpu.Round(time.Millisecond), x.q)
+	}
 	report("hybrid", hybrid)
 	report("vector", vector)
 	report("hybrid-cpu", hybridCPU)

@@ -296,10 +296,19 @@ func (q Query) Params() (terms [][]string, groups []uint16, weights []float32) {
 // Each alternative is probed by its rarest term in v, so that a spelling
 // like "could not connect to server" does not bring in every document
 // that says "not"; an alternative with a term v does not hold is left out
-// (it cannot match), unless v is nil.
+// (it cannot match), unless v is nil. An alternative whose rarest term is
+// in more than a fifth of the documents ("error", "during") is not probed
+// either: such a word alone makes no document a candidate worth scoring,
+// and scoring every document is what would make a query slow. When that
+// leaves nothing, the three rarest of them are probed after all.
 func (q Query) Probe(v *Vocabulary) []string {
 	seen := map[string]bool{}
 	out := []string{}
+	type common struct {
+		term string
+		df   int
+	}
+	var commons []common
 	for _, g := range q.Groups {
 		for _, a := range g.Alts {
 			best, bestDF := "", 0
@@ -317,15 +326,30 @@ func (q Query) Probe(v *Vocabulary) []string {
 					best, bestDF = t, df
 				}
 			}
-			if best != "" && !seen[best] {
-				seen[best] = true
-				out = append(out, best)
+			if best == "" || seen[best] {
+				continue
 			}
+			seen[best] = true
+			if v != nil && bestDF*maxProbeShare > v.Docs() {
+				commons = append(commons, common{best, bestDF})
+				continue
+			}
+			out = append(out, best)
+		}
+	}
+	if len(out) == 0 && len(commons) > 0 {
+		slices.SortFunc(commons, func(a, b common) int { return a.df - b.df })
+		for _, c := range commons[:min(3, len(commons))] {
+			out = append(out, c.term)
 		}
 	}
 	slices.Sort(out)
 	return out
 }
+
+// maxProbeShare: a term in more than 1/maxProbeShare of the documents is
+// too common to probe with.
+const maxProbeShare = 5
 
 // GroupStats estimates, for every group, how many stored documents hold
 // one of its alternatives (df: the most any one alternative's rarest term

@@ -173,6 +173,13 @@ func TestProbeTakesEachAlternativesRarestTerm(t *testing.T) {
 	assert.Equal(t, []string{"connect", "connectexception", "connection", "econnrefused"}, q.Probe(nil),
 		"without a vocabulary: the longest word that is not a function word")
 	assert.Equal(t, []string{}, Query{}.Probe(v))
+
+	// Words in most documents are not probed, unless nothing else is left.
+	q = Query{Groups: []Group{{Alts: []Alt{{Terms: []string{"during"}}}}, {Alts: []Alt{{Terms: []string{"refused"}}}}}}
+	common := NewVocabulary(map[string]int{"during": 90, "error": 95, "refused": 2}, 100, 10)
+	assert.Equal(t, []string{"refused"}, q.Probe(common))
+	q = Query{Groups: []Group{{Alts: []Alt{{Terms: []string{"during"}}}}, {Alts: []Alt{{Terms: []string{"error"}}}}}}
+	assert.Equal(t, []string{"during", "error"}, q.Probe(common))
 }
 
 func TestGroupStats(t *testing.T) {
