@@ -73,8 +73,11 @@ func TestSearchWithOpenAICompatibleEmbedder(t *testing.T) {
 	assert.Positive(t, calls.Load(), "the store and the queries were embedded through the API")
 	require.Len(t, rep.Rankings, 2)
 	vector, hybrid := rep.Rankings[0].Mean, rep.Rankings[1].Mean
-	assert.GreaterOrEqual(t, hybrid.P1, 0.75, "hybrid P@1 on the shop's queries (0.81 when written)")
-	assert.Greater(t, hybrid.P1, vector.P1, "the words add to the model's vectors")
+	// The stand-in model is a poor one (64 hashed dimensions, no meaning),
+	// and any model but the hash embedder counts whole in the fusion: the
+	// words must still carry the answer.
+	assert.GreaterOrEqual(t, hybrid.P1, 0.65, "hybrid P@1 on the shop's queries (0.72 when written)")
+	assert.Greater(t, hybrid.P1, vector.P1+0.25, "the words add to the model's vectors (vectors alone 0.34)")
 	require.Len(t, rep.Pasted, 2)
 	assert.GreaterOrEqual(t, rep.Pasted[1].Self, 0.95, "a pasted message finds its own template")
 }
