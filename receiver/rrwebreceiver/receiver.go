@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -21,6 +23,9 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
 )
@@ -221,7 +226,8 @@ func (r *rrwebReceiver) handleRRWeb(w http.ResponseWriter, req *http.Request) {
 	err = logs.ConsumeLogs(ctx, ld)
 	r.obsrep.EndLogsOp(ctx, "rrweb", ld.LogRecordCount(), err)
 	if err != nil {
-		writeJSONError(w, consumerStatus(err), "could not store the batch: "+err.Error())
+		code, msg := consumerStatus(w, err)
+		writeJSONError(w, code, "could not store the batch: "+msg)
 		return
 	}
 	r.set.Logger.Debug("rrweb batch", zap.String("session", batch.SessionID), zap.Int("events", len(batch.Events)))
@@ -295,7 +301,8 @@ func (r *rrwebReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		err = logs.ConsumeLogs(ctx, res.logs)
 		r.obsrep.EndLogsOp(ctx, "otlp", res.logs.LogRecordCount(), err)
 		if err != nil {
-			writeStatus(w, enc, consumerStatus(err), "could not store the session logs: "+err.Error())
+			code, msg := consumerStatus(w, err)
+			writeStatus(w, enc, code, "could not store the session logs: "+msg)
 			return
 		}
 	}
@@ -360,7 +367,8 @@ func (r *rrwebReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
 		err = traces.ConsumeTraces(ctx, td)
 		r.obsrep.EndTracesOp(ctx, "otlp", n, err)
 		if err != nil {
-			writeStatus(w, enc, consumerStatus(err), "could not store the traces: "+err.Error())
+			code, msg := consumerStatus(w, err)
+			writeStatus(w, enc, code, "could not store the traces: "+msg)
 			return
 		}
 	}
@@ -386,13 +394,34 @@ func statusOf(err error) int {
 	return http.StatusBadRequest
 }
 
-// consumerStatus maps a pipeline error: one that retrying cannot fix is the
-// sender's, anything else is worth retrying later.
-func consumerStatus(err error) int {
-	if consumererror.IsPermanent(err) {
-		return http.StatusBadRequest
+// consumerStatus maps a pipeline error to an answer, as the OTLP receiver
+// does: a gRPC status carried through keeps its meaning (INVALID_ARGUMENT
+// is the sender's 400, RESOURCE_EXHAUSTED a 429 whose retry delay becomes
+// Retry-After), one that retrying cannot fix is the sender's 400, anything
+// else is worth retrying later (503).
+func consumerStatus(w http.ResponseWriter, err error) (int, string) {
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.InvalidArgument:
+			return http.StatusBadRequest, st.Message()
+		case codes.ResourceExhausted:
+			for _, d := range st.Details() {
+				if ri, ok := d.(*errdetails.RetryInfo); ok {
+					secs := int64(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
+					w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+				}
+			}
+			return http.StatusTooManyRequests, st.Message()
+		}
+		if consumererror.IsPermanent(err) {
+			return http.StatusBadRequest, st.Message()
+		}
+		return http.StatusServiceUnavailable, st.Message()
 	}
-	return http.StatusServiceUnavailable
+	if consumererror.IsPermanent(err) {
+		return http.StatusBadRequest, err.Error()
+	}
+	return http.StatusServiceUnavailable, err.Error()
 }
 
 // storeContext is the context a request's data is stored under: the
