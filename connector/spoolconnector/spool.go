@@ -225,7 +225,11 @@ func (s *spool[T]) warnRefused(full *spoollog.FullError) {
 // stored once.
 func tokenContext(ctx context.Context, token string) context.Context {
 	ctx = context.WithValue(ctx, tokenKey{}, token)
+	// A synchronous insert: its parts carry the token (numbered by block)
+	// whatever else arrives at the same time, and the answer comes once
+	// they are written.
 	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"async_insert":                                       0,
 		"insert_deduplicate":                                 1,
 		"insert_deduplication_token":                         token,
 		"deduplicate_blocks_in_dependent_materialized_views": 1,
