@@ -229,9 +229,9 @@ func tokenContext(ctx context.Context, token string) context.Context {
 	// whatever else arrives at the same time, and the answer comes once
 	// they are written.
 	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-		"async_insert":                                       0,
-		"insert_deduplicate":                                 1,
-		"insert_deduplication_token":                         token,
+		"async_insert":               0,
+		"insert_deduplicate":         1,
+		"insert_deduplication_token": token,
 		"deduplicate_blocks_in_dependent_materialized_views": 1,
 	}))
 }
