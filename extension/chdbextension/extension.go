@@ -51,6 +51,13 @@ func (x *chdbExtension) Database() string     { return x.cfg.Schema.Database }
 
 func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 	start := time.Now()
+	// After a crash, before the engine reads its tables: tokens of inserts
+	// that were never committed must not drop those inserts sent again.
+	if n, err := chdb.RepairDeduplicationLogs(x.cfg.DataPath); err != nil {
+		x.logger.Warn("Could not check the tables' deduplication logs; an insert a crash interrupted may be dropped when sent again", zap.Error(err))
+	} else if n > 0 {
+		x.logger.Info("Forgot the deduplication tokens of inserts a crash left uncommitted, so that they are stored when sent again", zap.Int("tokens", n))
+	}
 	eng, err := chdb.Open(chdb.Options{
 		LibPath:  x.cfg.LibPath,
 		DataPath: x.cfg.DataPath,
