@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
 
 	spoollog "github.com/otelcol-agentic/otelcol-agentic/internal/spool"
@@ -318,7 +319,7 @@ func (s *spool[T]) setAsideCorrupt(ce *spoollog.CorruptError) {
 	if err == nil && len(ce.Bytes) > 0 {
 		err = os.WriteFile(path, ce.Bytes, 0o600)
 	}
-	s.tel.deadLetters.Add(context.Background(), int64(max(ce.SkipTo-ce.Seq, 1)))
+	s.tel.deadLetters.Add(context.Background(), int64(max(ce.SkipTo-ce.Seq, 1)), s.attrs(attribute.String("pipeline", "damaged")))
 	s.logger.Error("Part of a spool segment is damaged (a disk error?) and cannot be read: its bytes are set aside and the spool goes on after them",
 		zap.String("segment", ce.Path), zap.Uint64("first_record", ce.Seq), zap.Uint64("next_record", ce.SkipTo),
 		zap.String("set_aside", path), zap.Error(ce.Err))

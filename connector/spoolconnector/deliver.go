@@ -10,7 +10,6 @@ import (
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	spoollog "github.com/otelcol-agentic/otelcol-agentic/internal/spool"
@@ -72,7 +71,7 @@ func (s *spool[T]) deliverWhole(stop <-chan struct{}, t *target[T], token string
 		err := s.send(t, token, v)
 		if err == nil {
 			t.ok.succeeded()
-			s.tel.delivered.Add(context.Background(), int64(items), metric.WithAttributes(attribute.String("pipeline", t.id)))
+			s.tel.delivered.Add(context.Background(), int64(items), s.attrs(attribute.String("pipeline", t.id)))
 			s.recovered(t)
 			return true, false
 		}
@@ -154,7 +153,7 @@ func (s *spool[T]) isolate(stop <-chan struct{}, t *target[T], units []unit[T]) 
 		}
 		if err == nil {
 			t.ok.succeeded()
-			s.tel.delivered.Add(context.Background(), int64(s.codec.items(v)), metric.WithAttributes(attribute.String("pipeline", t.id)))
+			s.tel.delivered.Add(context.Background(), int64(s.codec.items(v)), s.attrs(attribute.String("pipeline", t.id)))
 			pop()
 			continue
 		}
@@ -185,7 +184,7 @@ func (s *spool[T]) isolate(stop <-chan struct{}, t *target[T], units []unit[T]) 
 // failed counts a failed attempt and logs the first of a run of them, and
 // then every tenth.
 func (s *spool[T]) failed(t *target[T], err error, first, last uint64) {
-	s.tel.failures.Add(context.Background(), 1, metric.WithAttributes(attribute.String("pipeline", t.id)))
+	s.tel.failures.Add(context.Background(), 1, s.attrs(attribute.String("pipeline", t.id)))
 	t.mu.Lock()
 	t.failures++
 	n := t.failures

@@ -153,12 +153,12 @@ func (s *spool[T]) consume(ctx context.Context, v T) error {
 		return nil
 	}
 	if err := s.codec.validate(v); err != nil {
-		s.tel.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", "invalid")))
+		s.tel.refused.Add(ctx, 1, s.attrs(attribute.String("reason", "invalid")))
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	b, err := s.codec.marshal(v)
 	if err != nil {
-		s.tel.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", "invalid")))
+		s.tel.refused.Add(ctx, 1, s.attrs(attribute.String("reason", "invalid")))
 		return status.Error(codes.InvalidArgument, fmt.Sprintf("the %s cannot be encoded: %v", s.codec.name, err))
 	}
 	if s.log == nil {
@@ -175,14 +175,14 @@ func (s *spool[T]) consume(ctx context.Context, v T) error {
 		if full.Disk {
 			reason = "disk_full"
 		}
-		s.tel.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+		s.tel.refused.Add(ctx, 1, s.attrs(attribute.String("reason", reason)))
 		s.warnRefused(full)
 		return s.exhausted(fmt.Sprintf("the collector's spool cannot take more %s now (%v); retry later", s.codec.name, full))
 	case errors.Is(err, spoollog.ErrTooLarge):
-		s.tel.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", "too_large")))
+		s.tel.refused.Add(ctx, 1, s.attrs(attribute.String("reason", "too_large")))
 		return status.Error(codes.InvalidArgument, fmt.Sprintf("the request is larger than the collector's spool can ever hold (%v): send smaller batches", err))
 	}
-	s.tel.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", "write_error")))
+	s.tel.refused.Add(ctx, 1, s.attrs(attribute.String("reason", "write_error")))
 	s.logger.Error("Could not write to the spool; refusing data until it can", zap.String("directory", s.dir), zap.Error(err))
 	return s.exhausted(fmt.Sprintf("the collector could not write the %s to its spool (%v); retry later", s.codec.name, err))
 }
@@ -274,7 +274,7 @@ func (s *spool[T]) deadLetter(ctx context.Context, key string, seq uint64, pipel
 	if err == nil {
 		err = os.WriteFile(path, data, 0o600)
 	}
-	s.tel.deadLetters.Add(ctx, 1, metric.WithAttributes(attribute.String("pipeline", pipeline)))
+	s.tel.deadLetters.Add(ctx, 1, s.attrs(attribute.String("pipeline", pipeline)))
 	if err != nil {
 		s.logger.Error("A spooled request could not be delivered and could not be set aside either; it is dropped",
 			zap.Uint64("record", seq), zap.String("pipeline", pipeline), zap.NamedError("reason", reason), zap.Error(err))
@@ -298,6 +298,7 @@ func (t *telemetry) init(s interface {
 	maxBytes() int64
 	lag() int64
 	meter() metric.Meter
+	attrs(...attribute.KeyValue) metric.MeasurementOption
 },
 ) error {
 	m := s.meter()
@@ -338,9 +339,9 @@ func (t *telemetry) init(s interface {
 		return err
 	}
 	t.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(size, s.bytes())
-		o.ObserveInt64(limit, s.maxBytes())
-		o.ObserveInt64(lag, s.lag())
+		o.ObserveInt64(size, s.bytes(), s.attrs())
+		o.ObserveInt64(limit, s.maxBytes(), s.attrs())
+		o.ObserveInt64(lag, s.lag(), s.attrs())
 		return nil
 	}, size, limit, lag)
 	return err
@@ -350,6 +351,12 @@ func (t *telemetry) shutdown() {
 	if t.reg != nil {
 		_ = t.reg.Unregister()
 	}
+}
+
+// attrs names the spool (its component id and signal) and adds kv.
+func (s *spool[T]) attrs(kv ...attribute.KeyValue) metric.MeasurementOption {
+	return metric.WithAttributes(append([]attribute.KeyValue{
+		attribute.String("spool", s.set.ID.String()), attribute.String("signal", s.codec.name)}, kv...)...)
 }
 
 func (s *spool[T]) bytes() int64        { return s.log.Bytes() }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 func open(t *testing.T, dir string, mod func(*Options)) *Log {
@@ -252,4 +253,47 @@ func TestConcurrentAppendsWithSync(t *testing.T) {
 		seen[string(rec.Data)] = true
 	}
 	assert.Len(t, seen, 400)
+}
+
+// On a disk that is really full the write itself fails (ENOSPC): the
+// append is refused as a full disk, the partial record is cut off, and once
+// there is room again appends succeed and the log reads back whole. Needs
+// root to mount a small tmpfs (CI runs as root).
+func TestAWriteTheDiskRefusesIsUndone(t *testing.T) {
+	t.Parallel()
+	mnt := t.TempDir()
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=2m"); err != nil {
+		t.Skipf("cannot mount a tmpfs for a really full disk (needs root; CI runs as root): %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(mnt, unix.MNT_DETACH) })
+	l := open(t, filepath.Join(mnt, "spool"), func(o *Options) {
+		o.SegmentBytes = 64 << 20
+		// Believe there is room: the disk must be the one to say no.
+		o.FreeSpace = func(string) (int64, error) { return 1 << 40, nil }
+	})
+	payload := make([]byte, 100<<10)
+	var full *FullError
+	var err error
+	n := 0
+	for ; n < 100; n++ {
+		if _, err = l.Append(KindData, payload); err != nil {
+			break
+		}
+	}
+	require.ErrorAs(t, err, &full)
+	assert.True(t, full.Disk)
+	require.ErrorIs(t, err, unix.ENOSPC)
+	assert.Greater(t, n, 5)
+	segs, _ := filepath.Glob(filepath.Join(mnt, "spool", "*.seg"))
+	require.Len(t, segs, 1)
+	st, err := os.Stat(segs[0])
+	require.NoError(t, err)
+	assert.Equal(t, int64(n*(headerSize+len(payload))), st.Size(), "no partial record is left")
+
+	require.NoError(t, l.Trim(l.Next())) // the readers are done: room again
+	_, err = l.Append(KindData, []byte("after"))
+	require.NoError(t, err)
+	got := readAll(t, l, 0)
+	require.Len(t, got, 1)
+	assert.Equal(t, "after", string(got[0].Data))
 }
