@@ -221,6 +221,20 @@ func (c *Collector) Stop(tb testing.TB) {
 	}
 }
 
+// Kill ends the collector with SIGKILL, as a crash or the OOM killer would:
+// no shutdown, nothing flushed.
+func (c *Collector) Kill(tb testing.TB) {
+	tb.Helper()
+	if err := c.cmd.Process.Kill(); err != nil {
+		tb.Fatal(err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		tb.Fatalf("collector did not die within 30s of SIGKILL")
+	}
+}
+
 // Query runs SQL over the collector's ClickHouse HTTP interface and returns
 // the answer in TabSeparated form.
 func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
