@@ -217,7 +217,7 @@ func counts(t *testing.T, col *Collector, sql string) map[string]int {
 // stored is what the store holds of the test's records.
 type stored struct {
 	otelLogs, vectorLogs, otelTraces, fullTraces, traceRows map[string]int
-	statsMismatch                                          string
+	statsMismatch                                           string
 }
 
 func readStored(t *testing.T, col *Collector) stored {
