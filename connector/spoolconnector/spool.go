@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/otel/attribute"
@@ -22,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/otelcol-agentic/otelcol-agentic/connector/spoolconnector/internal/metadata"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/insertdedup"
 	spoollog "github.com/otelcol-agentic/otelcol-agentic/internal/spool"
 )
 
@@ -224,25 +224,11 @@ func (s *spool[T]) warnRefused(full *spoollog.FullError) {
 // attempt, or after a crash between storing it and recording that) is
 // stored once.
 func tokenContext(ctx context.Context, token string) context.Context {
-	ctx = context.WithValue(ctx, tokenKey{}, token)
-	// A synchronous insert: its parts carry the token (numbered by block)
-	// whatever else arrives at the same time, and the answer comes once
-	// they are written.
-	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-		"async_insert":               0,
-		"insert_deduplicate":         1,
-		"insert_deduplication_token": token,
-		"deduplicate_blocks_in_dependent_materialized_views": 1,
-	}))
+	return insertdedup.WithToken(ctx, token)
 }
-
-type tokenKey struct{}
 
 // tokenFrom returns the deduplication token a delivery carries.
-func tokenFrom(ctx context.Context) string {
-	t, _ := ctx.Value(tokenKey{}).(string)
-	return t
-}
+func tokenFrom(ctx context.Context) string { return insertdedup.Token(ctx) }
 
 // token names a delivery by the log positions it holds.
 func (s *spool[T]) token(t *target[T], what string) string {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/occenc"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/insertdedup"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
@@ -567,7 +568,9 @@ func (w *writer) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	// Building the HNSW index on every insert costs far more than the insert
 	// (hundreds of rows/s); parts get their index when merged, and queries
 	// over parts without one fall back to exact distances.
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"materialize_skip_indexes_on_insert": 0}))
+	// WithSettings replaces the context's settings: the delivery's
+	// deduplication token, if any, goes with ours.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(insertdedup.Settings(ctx, clickhouse.Settings{"materialize_skip_indexes_on_insert": 0})))
 	if !hasTraceSummaries(td) {
 		// Browser spans for sessions arrive here too, without summaries.
 		return nil
