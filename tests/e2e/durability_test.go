@@ -564,3 +564,59 @@ func TestATokenWhosePartWasNeverCommittedDoesNotDropTheRetry(t *testing.T) {
 	assert.Equal(t, "6\t36", n, "the committed insert once, the interrupted one stored on its retry")
 	col.Stop(t)
 }
+
+// nestedJSON is an OTLP/JSON AnyValue of depth maps within each other, the
+// innermost holding pad bytes of text.
+func nestedJSON(depth, pad int) string {
+	v := fmt.Sprintf(`{"stringValue":"%s"}`, strings.Repeat("x", pad))
+	for range depth {
+		v = `{"kvlistValue":{"values":[{"key":"k","value":` + v + `}]}}`
+	}
+	return v
+}
+
+// One request the collector could not store and read back — an attribute
+// nested 40 levels deep, in OTLP/JSON, which the receiver decodes but the
+// spool's protobuf decoder would not — beside senders of ordinary data: it
+// is refused with a 400 that says what is wrong, nothing of it is stored,
+// and the other senders lose nothing.
+func TestAPoisonedRequestIsRefusedAndTheOthersLoseNothing(t *testing.T) {
+	col := StartCollector(t, t.TempDir())
+	l := newLedger()
+	stop := make(chan struct{})
+	wg := l.send(t, col, 2, 1, stop)
+	time.Sleep(500 * time.Millisecond)
+
+	logsBody := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"poisoner"}}]},"scopeLogs":[{"logRecords":[
+		{"severityText":"ERROR","severityNumber":17,"body":{"stringValue":"poison-1 fine"}},
+		{"severityText":"ERROR","severityNumber":17,"body":{"stringValue":"poison-2 deep"},"attributes":[{"key":"payload","value":` + nestedJSON(40, 45000) + `}]}]}]}]}`
+	tracesBody := `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"poisoner"}}]},"scopeSpans":[{"spans":[
+		{"traceId":"0f000000000000000000000000000001","spanId":"0f00000000000001","name":"poison-span-1"},
+		{"traceId":"0f000000000000000000000000000001","spanId":"0f00000000000002","name":"poison-span-2","attributes":[{"key":"payload","value":` + nestedJSON(40, 100) + `}]}]}]}]}`
+	for _, tc := range []struct{ path, body, want string }{
+		{"/v1/logs", logsBody, `attribute \"payload\" nests 40 maps and lists`},
+		{"/v1/traces", tracesBody, `attribute \"payload\" nests 40 maps and lists`},
+	} {
+		t.Logf("poisoned request to %s: %d bytes", tc.path, len(tc.body))
+		resp, err := http.Post("http://"+col.OTLPHTTP+tc.path, "application/json", strings.NewReader(tc.body))
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, tc.path)
+		assert.Contains(t, string(b), tc.want, tc.path)
+		assert.Contains(t, string(b), "flatten it", tc.path)
+	}
+
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	s := l.drain(t, col)
+	lost, dup := l.verdict(t, s)
+	t.Logf("beside the poisoned requests: %d logs and %d traces acknowledged, %d lost, %d stored twice; answers %v",
+		l.acked(l.logs), l.acked(l.traces), lost, dup, l.answers)
+	n, err := col.Query(context.Background(), "SELECT (SELECT count() FROM otel_logs WHERE ServiceName = 'poisoner') + (SELECT count() FROM otel_traces WHERE ServiceName = 'poisoner') + (SELECT count() FROM logs_with_embeddings WHERE ServiceName = 'poisoner')")
+	require.NoError(t, err)
+	assert.Equal(t, "0", n, "nothing of a refused request is stored")
+	col.Stop(t)
+}
