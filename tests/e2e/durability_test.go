@@ -63,6 +63,12 @@ func (l *ledger) post(client *http.Client, url string, body []byte) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+func newClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }
+
+func marshalLogs(ld plog.Logs) ([]byte, error) {
+	return plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+}
+
 // logBatch is n log records with fresh ids, every fourth an error of one
 // of a few templates (the vector pipeline stores those).
 func (l *ledger) logBatch(n int) (plog.Logs, []string, []bool) {
@@ -129,7 +135,7 @@ func (l *ledger) traceBatch(n int) (ptrace.Traces, []string) {
 // every acknowledgement.
 func (l *ledger) send(t *testing.T, col *Collector, logSenders, traceSenders int, stop <-chan struct{}) *sync.WaitGroup {
 	t.Helper()
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := newClient()
 	var wg sync.WaitGroup
 	for range logSenders {
 		wg.Go(func() {
@@ -140,7 +146,7 @@ func (l *ledger) send(t *testing.T, col *Collector, logSenders, traceSenders int
 				default:
 				}
 				ld, ids, isErr := l.logBatch(200)
-				body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+				body, err := marshalLogs(ld)
 				if err != nil {
 					t.Error(err)
 					return
