@@ -626,3 +626,59 @@ func TestAPoisonedRequestIsRefusedAndTheOthersLoseNothing(t *testing.T) {
 	assert.Equal(t, "0", n, "nothing of a refused request is stored")
 	col.Stop(t)
 }
+
+// Overload: 8 senders flat out at a collector whose memory_limiter is set
+// low (refusing above 100 MiB of Go heap). It answers 429 with Retry-After
+// — RESOURCE_EXHAUSTED, which SDKs back off on — never 503, and once the
+// senders stop it takes data again without a restart; what it acknowledged
+// is stored exactly once.
+func TestOverloadIsAnswered429AndPasses(t *testing.T) {
+	col := StartCollector(t, t.TempDir(),
+		"processors::memory_limiter::limit_mib=150", "processors::memory_limiter::spike_limit_mib=50")
+	l := newLedger()
+	stop := make(chan struct{})
+	wg := l.send(t, col, 8, 0, stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		refused := l.answers["429"]
+		l.mu.Unlock()
+		if refused > 20 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	l.mu.Lock()
+	answers, retry := maps.Clone(l.answers), maps.Clone(l.retry)
+	l.mu.Unlock()
+	t.Logf("under overload: answers %v, Retry-After %v", answers, retry)
+	assert.Greater(t, answers["429"], 20, "the overloaded collector refuses with 429")
+	assert.Equal(t, answers["429"], retry["5"], "every 429 says when to retry")
+	for code := range answers {
+		assert.Contains(t, []string{"200", "429"}, code, "no other answer under overload")
+	}
+	assert.Contains(t, col.Log(), "Refusing data", "memory_limiter says why")
+
+	// The load gone, it takes data again.
+	require.Eventually(t, func() bool {
+		ld, ids, isErr := l.logBatch(10)
+		body, err := marshalLogs(ld)
+		require.NoError(t, err)
+		ok := l.post(newClient(), "http://"+col.OTLPHTTP+"/v1/logs", body)
+		l.mu.Lock()
+		for i, id := range ids {
+			l.logs[id] = ok
+			if isErr[i] {
+				l.errorLogs[id] = ok
+			}
+		}
+		l.mu.Unlock()
+		return ok
+	}, time.Minute, time.Second)
+	s := l.drain(t, col)
+	lost, dup := l.verdict(t, s)
+	t.Logf("%d logs acknowledged: %d lost, %d stored twice", l.acked(l.logs), lost, dup)
+	col.Stop(t)
+}
