@@ -501,6 +501,8 @@ func TestFullDiskIsRefusedNotSwallowed(t *testing.T) {
 			}
 			assert.Equal(t, full["429"], retry["5"], "every 429 says when to retry")
 			assert.Positive(t, metricSum(t, metrics, "otelcol_connector_spool_requests_refused", `reason="disk_full"`))
+			_, err := col.Query(context.Background(), "SELECT count() FROM otel_logs")
+			assert.NoError(t, err, "reads are served while the disk is full")
 			assert.Contains(t, col.Log(), "The spool's disk is full")
 			assert.Contains(t, col.Log(), "Free space on the filesystem")
 
