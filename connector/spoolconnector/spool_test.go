@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/otelcol-agentic/otelcol-agentic/connector/spoolconnector/internal/metadata"
+	spoollog "github.com/otelcol-agentic/otelcol-agentic/internal/spool"
 )
 
 // sink is a pipeline that stores what it takes, by record id, and can be
@@ -528,4 +529,24 @@ func TestGroupingIsTheSameWhenTheSpoolIsReadAgain(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond)
 	require.NoError(t, c2.Shutdown(context.Background()))
 	assert.Equal(t, grouped.tokens, grouped2.tokens)
+}
+
+// A spooled record that does not decode (written by another version, or
+// damaged) is set aside whole in the dead-letter directory and counted; the
+// records around it are delivered.
+func TestARecordThatDoesNotDecodeIsSetAside(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	store := newSink()
+	c := startLogs(t, testConfig(dir), map[pipeline.ID]*sink{storeID: store})
+	require.NoError(t, c.ConsumeLogs(context.Background(), logsOf("before")))
+	bad, err := c.(*logsSpool).log.Append(spoollog.KindData, []byte{0x0a, 0xff, 0xff, 0xff})
+	require.NoError(t, err)
+	require.NoError(t, c.ConsumeLogs(context.Background(), logsOf("after")))
+	waitStored(t, store, []string{"before", "after"})
+	require.NoError(t, c.Shutdown(context.Background()))
+	b, err := os.ReadFile(filepath.Join(dir, "spool_logs", "logs", "deadletter", fmt.Sprintf("r%d.undecodable.logs.otlp.pb", bad.Seq)))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x0a, 0xff, 0xff, 0xff}, b)
+	assertOnce(t, store, []string{"before", "after"})
 }
