@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -145,15 +146,26 @@ func (c *batchCursor[T]) run(stop <-chan struct{}) {
 	}
 }
 
-// deliver hands a batch to every pipeline in turn and, once all have it,
+// deliver hands a batch to every pipeline, at once (they only read it; one
+// that changes what it is given gets a copy), and, once all have it,
 // forgets it.
 func (c *batchCursor[T]) deliver(stop <-chan struct{}, d *delivery[T], isolated []string) {
 	defer func() { <-c.slots }()
+	if len(c.s.batchTargets) > 1 {
+		c.s.codec.readOnly(d.data)
+	}
+	var wg sync.WaitGroup
+	var stopped atomic.Bool
 	for _, t := range c.s.batchTargets {
-		ok := c.s.deliver(stop, t, d, slices.Contains(isolated, t.id), func() { c.isolated(d.first, t.id) })
-		if !ok {
-			return // stopping: the batch stays in flight for the next start
-		}
+		wg.Go(func() {
+			if !c.s.deliver(stop, t, d, slices.Contains(isolated, t.id), func() { c.isolated(d.first, t.id) }) {
+				stopped.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	if stopped.Load() {
+		return // the batch stays in flight for the next start
 	}
 	c.mu.Lock()
 	c.st.InFlight = slices.DeleteFunc(c.st.InFlight, func(sp spanState) bool { return sp.First == d.first })

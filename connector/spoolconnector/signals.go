@@ -23,6 +23,10 @@ type codec[T any] struct {
 	moveInto  func(dst, src T) // src's content is appended to dst and src left empty
 	clone     func(T) T
 	validate  func(T) error
+	// readOnly marks a batch shared by pipelines reading it at once: one
+	// that changed it anyway would panic (as the collector's own fan-out
+	// marks what it shares), not corrupt another's input.
+	readOnly func(T)
 }
 
 // target is a pipeline the spool delivers to.
@@ -50,6 +54,7 @@ var logsCodec = codec[plog.Logs]{
 		return c
 	},
 	validate: validateLogs,
+	readOnly: plog.Logs.MarkReadOnly,
 }
 
 var tracesCodec = codec[ptrace.Traces]{
@@ -66,6 +71,7 @@ var tracesCodec = codec[ptrace.Traces]{
 		return c
 	},
 	validate: validateTraces,
+	readOnly: ptrace.Traces.MarkReadOnly,
 }
 
 var metricsCodec = codec[pmetric.Metrics]{
@@ -84,6 +90,7 @@ var metricsCodec = codec[pmetric.Metrics]{
 		return c
 	},
 	validate: validateMetrics,
+	readOnly: pmetric.Metrics.MarkReadOnly,
 }
 
 func logsTarget(c consumer.Logs) (func(context.Context, plog.Logs) error, bool) {

@@ -152,6 +152,13 @@ func (s *spool[T]) consume(ctx context.Context, v T) error {
 	if s.codec.items(v) == 0 {
 		return nil
 	}
+	if s.log != nil && s.log.Bytes() >= s.log.MaxBytes() {
+		// Full: refused before the work of encoding it.
+		full := &spoollog.FullError{Used: s.log.Bytes(), Max: s.log.MaxBytes()}
+		s.tel.refused.Add(ctx, 1, s.attrs(attribute.String("reason", "full")))
+		s.warnRefused(full)
+		return s.exhausted(fmt.Sprintf("the collector's spool cannot take more %s now (%v); retry later", s.codec.name, full))
+	}
 	if err := s.codec.validate(v); err != nil {
 		s.tel.refused.Add(ctx, 1, s.attrs(attribute.String("reason", "invalid")))
 		return status.Error(codes.InvalidArgument, err.Error())

@@ -39,9 +39,9 @@ func BenchmarkOverload(b *testing.B) {
 	}
 }
 
-func overload(b *testing.B, config, queueDir string, d time.Duration) {
+func overload(b *testing.B, config, queueDir string, d time.Duration, sets ...string) {
 	dir := b.TempDir()
-	col := StartCollectorWithConfig(b, config, dir)
+	col := StartCollectorWithConfig(b, config, dir, sets...)
 	l := newLedger()
 	client := newClient()
 	stop := make(chan struct{})
@@ -60,12 +60,24 @@ func overload(b *testing.B, config, queueDir string, d time.Duration) {
 					b.Error(err)
 					return
 				}
+				l.mu.Lock()
+				refused := l.answers["429"]
+				l.mu.Unlock()
 				ok := l.post(client, "http://"+col.OTLPHTTP+"/v1/logs", body)
 				l.mu.Lock()
 				for _, id := range ids {
 					l.logs[id] = ok
 				}
+				backOff := l.answers["429"] > refused
 				l.mu.Unlock()
+				if backOff {
+					// As OTel SDKs do: wait what Retry-After says (5 s).
+					select {
+					case <-stop:
+						return
+					case <-time.After(5 * time.Second):
+					}
+				}
 			}
 		})
 	}
