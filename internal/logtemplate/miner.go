@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // MinerConfig tunes a Miner. The zero value of a field takes its default
@@ -35,12 +36,16 @@ type MinerConfig struct {
 	MaxCandidates int
 	// CacheSize bounds the cache of masked lines already matched.
 	CacheSize int
+	// MaxLineBytes bounds a masked line: a longer one is cut at its last
+	// space within the bound and ends in one placeholder for the rest, so a
+	// template holds at most MaxLineBytes+4 bytes.
+	MaxLineBytes int
 }
 
 // DefaultMinerConfig holds the settings chosen by leave-one-system-out over
 // the public Loghub-2.0 samples (TestLoghubLeaveOneSystemOut).
 func DefaultMinerConfig() MinerConfig {
-	return MinerConfig{Similarity: 0.5, MaxValues: 3, Depth: 2, MaxChildren: 64, MaxTemplates: 20000, MaxCandidates: 128, CacheSize: 65536}
+	return MinerConfig{Similarity: 0.5, MaxValues: 3, Depth: 2, MaxChildren: 64, MaxTemplates: 10000, MaxCandidates: 128, CacheSize: 65536, MaxLineBytes: 1024}
 }
 
 func (c MinerConfig) withDefaults() MinerConfig {
@@ -65,6 +70,9 @@ func (c MinerConfig) withDefaults() MinerConfig {
 	}
 	if c.CacheSize <= 0 {
 		c.CacheSize = d.CacheSize
+	}
+	if c.MaxLineBytes <= 0 {
+		c.MaxLineBytes = d.MaxLineBytes
 	}
 	return c
 }
@@ -116,8 +124,8 @@ type cached struct {
 
 type cluster struct {
 	// tokens are the first line's, with a placeholder where the template
-	// varies; values are the distinct words seen at each other position
-	// (nil where tokens has a placeholder).
+	// varies; values are the other distinct words seen at each other
+	// position (nil until there is one).
 	tokens  []string
 	values  [][]string
 	version uint32 // counts the positions that became placeholders
@@ -195,6 +203,7 @@ func (m *Miner) Templates() []string {
 }
 
 func (m *Miner) add(masked string, learn bool) Match {
+	masked = cutLine(masked, m.cfg.MaxLineBytes)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok := m.cache[masked]; ok && !e.c.dead && e.c.version == e.version {
@@ -234,6 +243,24 @@ func (m *Miner) add(masked string, learn bool) Match {
 	}
 	m.cache[masked] = cached{c: c, version: c.version, template: g.template, hash: g.hash}
 	return r
+}
+
+// cutLine cuts a masked line longer than limit (+ the placeholder it may
+// already end in, so that cutting twice changes nothing) at its last space
+// within limit, or within limit at a rune start if it has none, and ends it
+// in a placeholder.
+func cutLine(s string, limit int) string {
+	if len(s) <= limit+len(" "+Placeholder) {
+		return s
+	}
+	i := strings.LastIndexByte(s[:limit+1], ' ')
+	if i <= 0 {
+		i = limit
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+	}
+	return s[:i] + " " + Placeholder
 }
 
 // maskedJoin is tokens with a placeholder wherever mask has one.
@@ -327,16 +354,12 @@ func (m *Miner) best(leaves []*node, tokens []string) *cluster {
 		for _, c := range leaf.leaf {
 			same, params := 0, 0
 			for i, t := range c.tokens {
-				if t == Placeholder {
+				switch {
+				case t == Placeholder:
 					params++
 					same++
-					continue
-				}
-				for _, v := range c.values[i] {
-					if v == tokens[i] {
-						same++
-						break
-					}
+				case t == tokens[i] || slices.Contains(c.values[i], tokens[i]):
+					same++
 				}
 			}
 			if same > bestSim || (same == bestSim && params < bestParams) {
@@ -364,11 +387,6 @@ func (m *Miner) create(leaf *node, tokens []string) *cluster {
 		m.evict(m.lru.prev)
 	}
 	c := &cluster{tokens: tokens, values: make([][]string, len(tokens)), leaf: leaf}
-	for i, t := range tokens {
-		if t != Placeholder {
-			c.values[i] = []string{t}
-		}
-	}
 	leaf.leaf = append(leaf.leaf, c)
 	m.n++
 	m.touch(c)
@@ -384,17 +402,10 @@ func (m *Miner) widen(c *cluster, tokens []string) {
 		if t == Placeholder {
 			continue
 		}
-		known := false
-		for _, v := range c.values[i] {
-			if v == tokens[i] {
-				known = true
-				break
-			}
-		}
-		if known {
+		if t == tokens[i] || slices.Contains(c.values[i], tokens[i]) {
 			continue
 		}
-		if len(c.values[i]) < m.cfg.MaxValues && routeKey(tokens[i]) != Placeholder && routeKey(c.values[i][0]) != Placeholder {
+		if 1+len(c.values[i]) < m.cfg.MaxValues && routeKey(tokens[i]) != Placeholder && routeKey(t) != Placeholder {
 			c.values[i] = append(c.values[i], tokens[i])
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -160,4 +161,25 @@ func TestMinersOnHalvesAgreeAfterLearning(t *testing.T) {
 		slices.Sort(tb)
 		assert.Equal(t, ta, tb, sys.name)
 	}
+}
+
+// A line longer than MaxLineBytes after masking is templated by its first
+// MaxLineBytes bytes (cut at a space) and one placeholder for the rest:
+// lines that differ only after the cut share a template, and learning the
+// cut template again changes nothing.
+func TestMinerCutsLongLines(t *testing.T) {
+	m := NewMiner(MinerConfig{MaxLineBytes: 64})
+	head := "upload failed for object with a rather long description of what went wrong"
+	a := m.Add(head + " and then this tail")
+	b := m.Add(head + " but another tail entirely")
+	assert.Equal(t, a.Hash, b.Hash)
+	assert.LessOrEqual(t, len(a.Template), 64+4)
+	assert.True(t, strings.HasSuffix(a.Template, " <*>"), a.Template)
+	assert.Equal(t, a.Hash, m.Learn(a.Template).Hash)
+	assert.Equal(t, cutLine(a.Template, 64), a.Template)
+	// No space to cut at: cut on a rune boundary.
+	long := strings.Repeat("é", 100)
+	c := cutLine(long, 63)
+	assert.True(t, utf8.ValidString(c), c)
+	assert.Equal(t, c, cutLine(c, 63))
 }
