@@ -99,6 +99,7 @@ func StartCollector(ctx context.Context, root, dataDir string) (*Collector, erro
 		"--set=exporters::clickhouse::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse/sessions::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse_vector::endpoint=http://" + c.ClickHTTP,
+		"--set=processors::embedding::logs::templates::store::endpoint=http://" + c.ClickHTTP,
 		"--set=processors::groupbytrace::wait_duration=2s",
 		"--set=service::telemetry::metrics::level=none",
 	}

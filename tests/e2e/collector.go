@@ -128,6 +128,7 @@ func startCollector(tb testing.TB, config, dataDir string, sets []string) (*Coll
 		"--set=receivers::rrweb::endpoint=" + c.RRWeb,
 		"--set=exporters::clickhouse::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse_vector::endpoint=http://" + c.ClickHTTP,
+		"--set=processors::embedding::logs::templates::store::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse/sessions::endpoint=http://" + c.ClickHTTP,
 		"--set=processors::groupbytrace::wait_duration=1s",
 		"--set=service::telemetry::metrics::level=none",

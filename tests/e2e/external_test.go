@@ -43,8 +43,9 @@ func TestCollectorWritesToAnExternalClickHouse(t *testing.T) {
 	dataDir := t.TempDir()
 	col := StartCollectorWithConfig(t, config, dataDir,
 		"exporters::clickhouse::endpoint="+endpoint, "exporters::clickhouse_vector::endpoint="+endpoint,
-		"exporters::clickhouse/sessions::endpoint="+endpoint,
+		"exporters::clickhouse/sessions::endpoint="+endpoint, "processors::embedding::logs::templates::store::endpoint="+endpoint,
 		"exporters::clickhouse::database="+db, "exporters::clickhouse_vector::database="+db,
+		"processors::embedding::logs::templates::store::database="+db,
 		"exporters::clickhouse/sessions::database="+db)
 	_, err = os.Stat(filepath.Join(dataDir, "chdb"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "no engine in this collector")
