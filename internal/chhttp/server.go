@@ -197,6 +197,10 @@ type request struct {
 	sessionID      string
 	sessionTimeout time.Duration
 	sessionCheck   bool
+	// send_progress_in_http_headers=1: X-ClickHouse-Progress headers, at
+	// most one per progressInterval.
+	sendProgress     bool
+	progressInterval time.Duration
 }
 
 // paramsNotSettings are URL parameters the HTTP layer consumes itself.
@@ -296,6 +300,12 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 		case paramsNotSettings[name]:
 		case name == "enable_http_compression":
 			req.httpCompress = v == "1"
+		case name == "send_progress_in_http_headers":
+			req.sendProgress = v == "1"
+		case name == "http_headers_progress_interval_ms":
+			if n, err := strconv.ParseUint(v, 10, 31); err == nil {
+				req.progressInterval = time.Duration(n) * time.Millisecond
+			}
 		case name == "network_compression_method":
 			req.networkMethod = strings.ToUpper(v)
 		case settingsHandledHere[name]:
@@ -386,6 +396,9 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	if len(strings.TrimSpace(string(head))) == 0 {
 		return newHTTPError(chdb.CodeSyntaxError, "Empty query")
 	}
+	if err := st.refuse(string(head)); err != nil {
+		return err
+	}
 
 	ctx := r.Context()
 	var (
@@ -447,6 +460,12 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 		return bodyError(err, "read query")
 	}
 	sqlBytes := append(head, rest...)
+	if len(rest) > 0 {
+		st = scanStatement(string(sqlBytes))
+		if err := st.refuse(string(sqlBytes)); err != nil {
+			return err
+		}
+	}
 	format := st.format
 	if format == "" {
 		format = req.defaultFormat
@@ -454,26 +473,14 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	if format == "" {
 		format = "TabSeparated"
 	}
-	return s.streamQuery(ctx, w, req, conn.Conn, string(sqlBytes), format, producesOutput(st.keyword), &broken)
+	return s.streamQuery(ctx, w, req, conn.Conn, string(sqlBytes), st, format, &broken)
 }
 
 // killStatement cancels the statement running on the connection tagged tag.
 // KILL … ASYNC only flags the statement: it returns at once, and the
 // statement's own connection sees the cancellation at its next check.
 func (s *Server) killStatement(tag string) {
-	s.killMu.Lock()
-	defer s.killMu.Unlock()
-	if s.killConn == nil {
-		c, err := s.engine.NewConn(nil)
-		if err != nil {
-			return
-		}
-		s.killConn = c
-	}
-	if _, err := s.killConn.Query("KILL QUERY WHERE Settings['log_comment'] = "+quoteString(tag)+" ASYNC", "TabSeparated"); err != nil {
-		s.killConn.Close()
-		s.killConn = nil
-	}
+	s.control("KILL QUERY WHERE Settings['log_comment'] = " + quoteString(tag) + " ASYNC")
 }
 
 func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql, format string, data io.Reader, broken *bool) error {
@@ -505,6 +512,8 @@ func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *r
 	if err != nil {
 		return err
 	}
+	// An INSERT's result is what it wrote, as ClickHouse reports it.
+	stats.ResultRows, stats.ResultBytes = stats.RowsWritten, stats.BytesWritten
 	s.writeHeaders(w, req, "", stats)
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -514,21 +523,26 @@ func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *r
 // was written into a response that had already started.
 var errAbortResponse = errors.New("response aborted after a mid-stream exception")
 
-func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql, format string, hasOutput bool, broken *bool) error {
-	var src chunkSource
-	if hasOutput {
-		stream, err := conn.Stream(sql, format, req.params...)
-		if isStreamingUnsupported(err) {
-			hasOutput = false
-		} else if err != nil {
+func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql string, st statement, format string, broken *bool) error {
+	hasOutput := producesOutput(st.keyword)
+	var (
+		src      chunkSource
+		progress *progressHeaders
+	)
+	if hasOutput && st.redirectable() {
+		// The engine formats the whole result once, into a pipe (formats.go).
+		p, err := s.startPiped(conn, sql, st, format, req.params)
+		if err != nil {
 			return err
-		} else {
-			defer stream.Close()
-			src = stream
 		}
-	}
-	if !hasOutput {
-		// DDL and the like cannot stream; run them whole.
+		defer p.Close()
+		src = p
+		if req.sendProgress {
+			progress = s.startProgressHeaders(p.marker, req.progressInterval)
+			defer progress.finish(nil)
+		}
+	} else {
+		// DDL and the like have little or no output; run them whole.
 		res, err := conn.Query(sql, format, req.params...)
 		if err != nil {
 			return err
@@ -566,6 +580,7 @@ func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *re
 			return newHTTPError(chdb.CodeQueryWasCancelled, "the client went away")
 		}
 	}
+	progress.finish(w.Header())
 	if chunk == nil && held.size == 0 && !hasOutput {
 		s.writeHeaders(w, req, "", src.Stats())
 		w.WriteHeader(http.StatusOK)
@@ -682,9 +697,7 @@ func (s *Server) writeHeaders(w http.ResponseWriter, req *request, format string
 	} else {
 		h.Set("Content-Type", "text/plain; charset=UTF-8")
 	}
-	h.Set("X-ClickHouse-Summary", fmt.Sprintf(
-		`{"read_rows":"%d","read_bytes":"%d","written_rows":"%d","written_bytes":"%d","total_rows_to_read":"0","result_rows":"%d","result_bytes":"%d","elapsed_ns":"%d"}`,
-		st.RowsRead, st.BytesRead, st.RowsWritten, st.BytesWritten, st.RowsWritten, st.BytesWritten, int64(st.Elapsed*1e9)))
+	h.Set("X-ClickHouse-Summary", progress{Stats: st}.json())
 	h.Set("Keep-Alive", "timeout=10")
 }
 
@@ -903,11 +916,4 @@ func (w *wholeResult) Next() ([]byte, error) {
 	return w.res.Data, nil
 }
 
-func (w *wholeResult) Stats() chdb.Stats {
-	return chdb.Stats{Elapsed: w.res.Elapsed, RowsRead: w.res.RowsRead, BytesRead: w.res.BytesRead, RowsWritten: w.res.RowsWritten, BytesWritten: w.res.BytesWritten}
-}
-
-func isStreamingUnsupported(err error) bool {
-	var ce *chdb.Error
-	return errors.As(err, &ce) && ce.Code == chdb.CodeBadArguments && strings.Contains(ce.Message, "Streaming query is not supported")
-}
+func (w *wholeResult) Stats() chdb.Stats { return w.res.Stats }
