@@ -213,7 +213,9 @@ func (p *pipedResult) readNow() int {
 // the statement failed before it ran: it is run again as sent, so that the
 // client gets the engine's own answer to its own text.
 func (p *pipedResult) rerunIfClauseShows() error {
-	if p.received > 0 || !strings.Contains(p.err.Error(), p.marker) {
+	msg := p.err.Error()
+	// A syntax error after the clause would report a position shifted by it.
+	if p.received > 0 || !(strings.Contains(msg, p.marker) || strings.Contains(msg, "/proc/self/fd/") || chdb.CodeOf(p.err) == chdb.CodeSyntaxError) {
 		return p.err
 	}
 	res, err := p.conn.Query(p.sql, p.format, p.params...)
@@ -256,8 +258,20 @@ func (p *pipedResult) Close() {
 		p.s.control("KILL QUERY WHERE " + markerCondition(p.marker) + " ASYNC")
 	}
 	for !p.ended {
-		if _, err := p.Next(); err != nil {
-			break
+		if _, err := p.Next(); err != nil && !p.ended {
+			// The pipe cannot be read the usual way: empty it as it fills
+			// until the statement returns. Closing it instead would make
+			// the engine's next write raise SIGPIPE, on a thread of its own.
+			for {
+				select {
+				case <-p.done:
+					return
+				default:
+				}
+				if p.readNow() == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
 		}
 	}
 	<-p.done

@@ -132,6 +132,9 @@ func TestErrorsQuoteTheClientsStatement(t *testing.T) {
 		"SELECT 1 FORMAT JSON SETTINGS no_such_setting = 1",
 		"SELECT * FROM no_such_table_anywhere",
 		"SELECT (1",
+		// Failing after the FORMAT clause, behind the clause the interface adds.
+		"SELECT 1 AS x FORMAT JSON SETTINGS max_threads =",
+		"SELECT 1 AS x FORMAT JSON SETTINGS max_threads = 1 and more",
 	} {
 		want := engineAnswer(t, sql)
 		got := httpAnswer(t, sql)
