@@ -530,15 +530,15 @@ func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *re
 		progress *progressHeaders
 	)
 	if hasOutput && st.redirectable() {
-		// The engine formats the whole result once, into a pipe (formats.go).
-		p, err := s.startPiped(conn, sql, st, format, req.params)
+		// One result per statement, in any format (formats.go).
+		o, err := s.startOutput(conn, sql, st, format, req.params)
 		if err != nil {
 			return err
 		}
-		defer p.Close()
-		src = p
+		defer o.Close()
+		src = o
 		if req.sendProgress {
-			progress = s.startProgressHeaders(p.marker, req.progressInterval)
+			progress = s.startProgressHeaders(o.marker(), req.progressInterval)
 			defer progress.finish(nil)
 		}
 	} else {
