@@ -569,11 +569,14 @@ func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *re
 		if chunk == nil {
 			break
 		}
+		if !req.waitEnd && held.size+len(chunk) >= req.bufferSize {
+			// The buffer is full: the status goes now, then what is held,
+			// then this chunk (a block of a Native result can be larger
+			// than the buffer: it is not copied).
+			break
+		}
 		if err := held.write(chunk); err != nil {
 			return err
-		}
-		if !req.waitEnd && held.size >= req.bufferSize {
-			break
 		}
 		if ctx.Err() != nil {
 			*broken = true
@@ -607,6 +610,11 @@ func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *re
 	}
 	if err := held.writeTo(out); err != nil {
 		return fail(err)
+	}
+	if len(chunk) > 0 {
+		if _, err := out.Write(chunk); err != nil {
+			return fail(err)
+		}
 	}
 	for chunk != nil {
 		if chunk, err = src.Next(); err != nil {
