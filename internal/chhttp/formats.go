@@ -48,9 +48,6 @@ import (
 // statement after the first. Statements whose grammar takes no INTO OUTFILE
 // (DDL, INSERT, KILL, SYSTEM …) have little or no output and run whole.
 
-// codeIntoOutfileNotAllowed is INTO_OUTFILE_NOT_ALLOWED.
-const codeIntoOutfileNotAllowed = 358
-
 // redirectable reports whether the statement's output can be redirected
 // into a pipe: statements whose grammar takes INTO OUTFILE.
 func (st statement) redirectable() bool {

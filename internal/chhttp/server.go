@@ -29,9 +29,12 @@ import (
 
 // Config configures the HTTP interface.
 type Config struct {
-	// Users maps user names to passwords. Empty means one user "default"
-	// with an empty password, as a fresh ClickHouse server has.
-	Users map[string]string
+	// Users are the users and their roles (see access.go). Empty means one
+	// admin "default" with an empty password, as a fresh ClickHouse server has.
+	Users map[string]User
+	// AllowedOrigins are the web origins whose pages may call the interface
+	// (CORS); a request from any other origin is refused.
+	AllowedOrigins []string
 	// MaxBodyBytes bounds a request body, on the wire and decompressed.
 	MaxBodyBytes int64
 	// MaxConns bounds statements running at once (each on its own engine
@@ -52,6 +55,7 @@ type Server struct {
 	displayName string
 	queries     atomic.Uint64
 	failures    atomic.Uint64
+	vetted      vetCache
 
 	killMu   sync.Mutex
 	killConn *chdb.Conn // runs KILL QUERY for requests whose client went away
@@ -69,7 +73,7 @@ const maxQueryHead = 1 << 20
 // New creates a server over an open engine.
 func New(e *chdb.Engine, cfg Config) (*Server, error) {
 	if len(cfg.Users) == 0 {
-		cfg.Users = map[string]string{"default": ""}
+		cfg.Users = map[string]User{"default": {Role: RoleAdmin}}
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 256 << 20
@@ -125,9 +129,7 @@ func newHTTPError(code int, format string, args ...any) *httpError {
 // closes the connection without ending the body: middleware around it must
 // let that panic through.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cors(w, r)
-	if r.Method == http.MethodOptions {
-		w.WriteHeader(http.StatusNoContent)
+	if !s.allowOrigin(w, r) {
 		return
 	}
 	switch r.URL.Path {
@@ -164,21 +166,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// cors answers browsers: HyperDX's UI talks to ClickHouse straight from the page.
-func cors(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions || r.URL.Query().Get("add_http_cors_header") == "1" {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Allow-Headers", "origin, x-requested-with, x-clickhouse-format, x-clickhouse-user, x-clickhouse-key, Authorization, content-type, content-encoding, accept-encoding")
-		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
-		h.Set("Access-Control-Expose-Headers", "X-ClickHouse-Query-Id, X-ClickHouse-Summary, X-ClickHouse-Server-Display-Name, X-ClickHouse-Format, X-ClickHouse-Timezone, X-ClickHouse-Exception-Code, X-ClickHouse-Exception-Tag")
-		h.Set("Access-Control-Max-Age", "86400")
-	}
-}
-
 // request is a parsed query request.
 type request struct {
 	user, password string
+	role           Role
 	database       string
 	queryParam     string
 	queryID        string
@@ -361,14 +352,14 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 }
 
 func (s *Server) authenticate(req *request) error {
-	want, ok := s.cfg.Users[req.user]
-	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(req.password)) != 1 {
+	u, ok := s.cfg.Users[req.user]
+	if !ok || subtle.ConstantTimeCompare([]byte(u.Password), []byte(req.password)) != 1 {
 		return newHTTPError(chdb.CodeAuthenticationFail, "%s: Authentication failed: password is incorrect, or there is no user with such name", req.user)
 	}
 	return nil
 }
 
-func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) (err error) {
 	req, err := s.parseRequest(w, r)
 	if err != nil {
 		return err
@@ -378,7 +369,11 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Set now so that error answers carry it too, as ClickHouse's do.
 	w.Header().Set("X-ClickHouse-Query-Id", req.queryID)
+	defer func() { err = asUser(err, req.user) }()
 	if err := s.authenticate(req); err != nil {
+		return err
+	}
+	if err := s.authorize(req, r.Method); err != nil {
 		return err
 	}
 
@@ -451,6 +446,9 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	if st.keyword == "INSERT" && st.dataAt >= 0 {
+		if err := s.vet(conn.Conn, req, string(head[:st.dataAt])); err != nil {
+			return err
+		}
 		data := io.MultiReader(bytes.NewReader(head[st.dataAt:]), in)
 		return s.streamInsert(ctx, w, req, conn.Conn, string(head[:st.formatAt]), st.format, data, &broken)
 	}
@@ -465,6 +463,9 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 		if err := st.refuse(string(sqlBytes)); err != nil {
 			return err
 		}
+	}
+	if err := s.vet(conn.Conn, req, string(sqlBytes)); err != nil {
+		return err
 	}
 	format := st.format
 	if format == "" {
