@@ -26,7 +26,20 @@ func TestConfigFromMCPClickHouseEnv(t *testing.T) {
 	require.NoError(t, cfg.ApplyEnv(envOf(nil)))
 	assert.Equal(t, "127.0.0.1:8123", cfg.ClickHouse.Addr())
 	assert.Equal(t, "agentic_otel", cfg.ClickHouse.Database)
+	assert.Equal(t, "agent", cfg.ClickHouse.User, "the embedded engine's user for the MCP server")
 	assert.False(t, cfg.ClickHouse.Secure)
+
+	// The password the collector generated, read from its file.
+	pwFile := filepath.Join(t.TempDir(), "clickhouse-agent")
+	require.NoError(t, os.WriteFile(pwFile, []byte("GENERATED\n"), 0o600))
+	cfg = DefaultConfig()
+	require.NoError(t, cfg.ApplyEnv(envOf(map[string]string{"CLICKHOUSE_PASSWORD_FILE": pwFile})))
+	assert.Equal(t, "GENERATED", cfg.ClickHouse.Password)
+	cfg = DefaultConfig()
+	require.NoError(t, cfg.ApplyEnv(envOf(map[string]string{"CLICKHOUSE_PASSWORD_FILE": pwFile, "CLICKHOUSE_PASSWORD": "explicit"})))
+	assert.Equal(t, "explicit", cfg.ClickHouse.Password, "CLICKHOUSE_PASSWORD wins")
+	cfg = DefaultConfig()
+	assert.ErrorContains(t, cfg.ApplyEnv(envOf(map[string]string{"CLICKHOUSE_PASSWORD_FILE": pwFile + ".missing"})), "the collector writes it at its first start")
 
 	cfg = DefaultConfig()
 	require.NoError(t, cfg.ApplyEnv(envOf(map[string]string{

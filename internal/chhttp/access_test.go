@@ -1,6 +1,7 @@
 package chhttp_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -384,4 +387,56 @@ func TestAttackCrossOrigin(t *testing.T) {
 	res, body = as(t, viewer, http.MethodPost, "SELECT count() FROM "+tbl+" FORMAT JSON", url.Values{"add_http_cors_header": {"1"}}, http.Header{"Origin": {hyperdxOrigin}})
 	require.Equal(t, http.StatusOK, res.StatusCode, body)
 	assert.Equal(t, hyperdxOrigin, res.Header.Get("Access-Control-Allow-Origin"))
+}
+
+// clickhouse-go, as the contrib exporter and the MCP server use it, works
+// with each user: the admin creates and inserts (Native, LZ4), the viewer
+// and the agent read what it wrote and are refused its writes.
+func TestClickHouseGoAsEachUser(t *testing.T) {
+	open := func(who chdbtest.Credentials, settings clickhouse.Settings) driver.Conn {
+		conn, err := clickhouse.Open(&clickhouse.Options{
+			Addr:        []string{secured(t).Listener.Addr().String()},
+			Protocol:    clickhouse.HTTP,
+			Auth:        clickhouse.Auth{Username: who.User, Password: who.Password},
+			Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+			Settings:    settings,
+		})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = conn.Close() })
+		return conn
+	}
+	ctx := context.Background()
+	tbl := tableName("chgo_users")
+	w := open(admin, nil)
+	require.NoError(t, w.Ping(ctx))
+	require.NoError(t, w.Exec(ctx, "CREATE TABLE "+tbl+" (id UInt32, name String) ENGINE = MergeTree ORDER BY id"))
+	batch, err := w.PrepareBatch(ctx, "INSERT INTO "+tbl)
+	require.NoError(t, err)
+	for i := range 100 {
+		require.NoError(t, batch.Append(uint32(i), fmt.Sprintf("n%d", i)))
+	}
+	require.NoError(t, batch.Send())
+
+	// The MCP server's settings: readonly=1 and a time limit below the agent's.
+	for _, r := range []driver.Conn{open(viewer, nil), open(agent, clickhouse.Settings{"readonly": 1, "max_execution_time": 30})} {
+		require.NoError(t, r.Ping(ctx))
+		var n uint64
+		require.NoError(t, r.QueryRow(ctx, "SELECT count() FROM "+tbl+" WHERE id < {n:UInt32}", clickhouse.Named("n", uint32(10))).Scan(&n))
+		assert.Equal(t, uint64(10), n)
+		b, err := r.PrepareBatch(ctx, "INSERT INTO "+tbl)
+		if err == nil {
+			require.NoError(t, b.Append(uint32(1000), "x"))
+			err = b.Send()
+		}
+		var ex *clickhouse.Exception
+		require.ErrorAs(t, err, &ex)
+		assert.Equal(t, int32(164), ex.Code, ex.Message)
+		ex = nil
+		require.ErrorAs(t, r.Exec(ctx, "DROP TABLE "+tbl), &ex)
+		assert.Equal(t, int32(164), ex.Code, ex.Message)
+	}
+	var n uint64
+	require.NoError(t, w.QueryRow(ctx, "SELECT count() FROM "+tbl).Scan(&n))
+	assert.Equal(t, uint64(100), n, "nothing but the admin's rows")
+	require.NoError(t, w.Exec(ctx, "DROP TABLE "+tbl))
 }

@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, ClickHouseError } from '@clickhouse/client-web';
 import {
-  ALICE, CLICKHOUSE_URL, DATABASE, QUIET, HYPERDX_DEFAULT_SETTINGS, ISO_NANOS, RUN, assertJSONShape, readWebRows,
+  ALICE, CLICKHOUSE_URL, DATABASE, HYPERDX_ORIGIN, QUIET, HYPERDX_DEFAULT_SETTINGS, ISO_NANOS, RUN, assertJSONShape, readWebRows,
 } from './helpers.mjs';
 
 const table = `compat_web_${RUN}`;
@@ -339,18 +339,26 @@ describe('@clickhouse/client-web', () => {
     assert.deepEqual(await rs.json(), [{ id: query_id }]);
   });
 
-  test('CORS: add_http_cors_header=1 answers carry Access-Control-Allow-Origin (browser requirement)', async () => {
+  test('CORS: the allowed origin gets Access-Control-Allow-Origin, any other is refused', async () => {
     const res = await fetch(`${CLICKHOUSE_URL}/?add_http_cors_header=1&user=default`, {
-      method: 'POST', body: 'SELECT 1 FORMAT JSON', headers: { Origin: 'http://localhost:8080' },
+      method: 'POST', body: 'SELECT 1 FORMAT JSON', headers: { Origin: HYPERDX_ORIGIN },
     });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.equal(res.headers.get('access-control-allow-origin'), HYPERDX_ORIGIN);
     await res.text();
     const pre = await fetch(`${CLICKHOUSE_URL}/?add_http_cors_header=1`, {
       method: 'OPTIONS',
-      headers: { Origin: 'http://localhost:8080', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+      headers: { Origin: HYPERDX_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
     });
     assert.ok(pre.status >= 200 && pre.status < 300, `preflight status ${pre.status}`);
-    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    assert.equal(pre.headers.get('access-control-allow-origin'), HYPERDX_ORIGIN);
+
+    const evil = await fetch(`${CLICKHOUSE_URL}/?add_http_cors_header=1&user=default`, {
+      method: 'POST', body: 'SELECT 1 FORMAT JSON', headers: { Origin: 'http://evil.example', 'Content-Type': 'text/plain' },
+    });
+    assert.equal(evil.status, 403);
+    assert.equal(evil.headers.get('x-clickhouse-exception-code'), '497');
+    assert.equal(evil.headers.get('access-control-allow-origin'), null);
+    await evil.text();
   });
 });
