@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chhttp"
 )
@@ -439,4 +440,51 @@ func TestClickHouseGoAsEachUser(t *testing.T) {
 	require.NoError(t, w.QueryRow(ctx, "SELECT count() FROM "+tbl).Scan(&n))
 	assert.Equal(t, uint64(100), n, "nothing but the admin's rows")
 	require.NoError(t, w.Exec(ctx, "DROP TABLE "+tbl))
+}
+
+// FuzzGuardAgreesWithEngineParser: whatever the SQL, when the engine's own
+// parser finds a call of file() in it (EXPLAIN AST of its canonical text),
+// the HTTP interface does not run it; and nothing the viewer runs answers
+// with the content of a file outside the database.
+func FuzzGuardAgreesWithEngineParser(f *testing.F) {
+	canary := filepath.Join(f.TempDir(), "canary")
+	const canaryText = "canary-7f3a9c-not-for-your-eyes"
+	require.NoError(f, os.WriteFile(canary, []byte(canaryText), 0o600))
+	for _, s := range []string{
+		"SELECT file('CANARY')", "SELECT `file`('CANARY')", `SELECT "file"('CANARY')`, "SELECT/**/file/**/('CANARY')",
+		"SELECT file ('CANARY')", "WITH file('CANARY') AS f SELECT f", "SELECT arrayMap(x -> file(x), ['CANARY'])",
+		"SELECT * FROM view(SELECT file('CANARY') AS c)", "SELECT 1 WHERE file('CANARY') != ''", "SELECT file($$CANARY$$)",
+		"SELECT file('CANARY') -- c", "SELECT 'file(' || 'x'", "SELECT arrayMap(file -> file, [1])", "SELECT FILE('CANARY')",
+		"SELECT * FROM file('CANARY', 'LineAsString')", "SELECT file('CANARY', 'fallback')", "SELECT file(concat('CAN', 'ARY'))",
+		"SELECT * FROM (SELECT file('CANARY')) SETTINGS max_threads = 1", "SELECT file('CANARY') FORMAT JSON",
+		"EXPLAIN SYNTAX SELECT file('CANARY')", "DESCRIBE (SELECT file('CANARY'))", "SELECT 1 UNION ALL SELECT length(file('CANARY'))",
+	} {
+		f.Add(s)
+	}
+	eng := chdbtest.Engine(f)
+	f.Fuzz(func(t *testing.T, sql string) {
+		sql = strings.ReplaceAll(sql, "CANARY", canary)
+		c, err := eng.NewConn(nil)
+		require.NoError(t, err)
+		defer c.Close()
+		res, err := c.Query("SELECT formatQuerySingleLine({q:String})", "TabSeparatedRaw",
+			chdb.Param{Name: "q", Value: strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`).Replace(sql)})
+		hasFile := false
+		if err == nil {
+			canon := strings.TrimSuffix(string(res.Data), "\n")
+			if ast, err := c.Query("EXPLAIN AST "+canon, "TabSeparatedRaw"); err == nil {
+				for _, line := range strings.Split(string(ast.Data), "\n") {
+					line = strings.TrimSpace(line)
+					if line == "Function file" || strings.HasPrefix(line, "Function file ") {
+						hasFile = true
+					}
+				}
+			}
+		}
+		resp, body := as(t, viewer, http.MethodPost, sql, nil, nil)
+		if hasFile {
+			assert.NotEqual(t, http.StatusOK, resp.StatusCode, "the engine's parser sees file() in %q, and it ran: %.300s", sql, body)
+		}
+		assert.NotContains(t, body, canaryText, "%q read a file", sql)
+	})
 }
