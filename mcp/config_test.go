@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,9 +141,17 @@ func TestClaudeDesktopConfigExample(t *testing.T) {
 	require.True(t, ok)
 	assert.True(t, strings.HasSuffix(s.Command, "/build/agentic-mcp"))
 	assert.Equal(t, "--collector-config", s.Args[0])
+	// The agent's password, where the collector generated it.
+	assert.True(t, strings.HasSuffix(s.Env["CLICKHOUSE_PASSWORD_FILE"], "/data/secrets/clickhouse-agent"))
+	pw := filepath.Join(t.TempDir(), "clickhouse-agent")
+	require.NoError(t, os.WriteFile(pw, []byte("GENERATED\n"), 0o600))
+	env := maps.Clone(s.Env)
+	env["CLICKHOUSE_PASSWORD_FILE"] = pw
 	cfg := DefaultConfig()
-	require.NoError(t, cfg.ApplyEnv(envOf(s.Env)))
-	assert.Equal(t, DefaultConfig().ClickHouse, cfg.ClickHouse, "the example is the default setup, spelled out")
+	require.NoError(t, cfg.ApplyEnv(envOf(env)))
+	want := DefaultConfig().ClickHouse
+	want.Password = "GENERATED"
+	assert.Equal(t, want, cfg.ClickHouse, "the example is the default setup, spelled out")
 	for k := range s.Env {
 		assert.True(t, strings.HasPrefix(k, "CLICKHOUSE_"), k)
 	}
