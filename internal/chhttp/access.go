@@ -105,7 +105,8 @@ var overflowModes = []string{"result_overflow_mode", "read_overflow_mode", "time
 func (s *Server) authorize(req *request, method string) error {
 	u := s.cfg.Users[req.user]
 	req.role = u.Role
-	level := u.Role.readonly()
+	roleLevel := u.Role.readonly()
+	level := roleLevel
 	out := req.settings[:0:0]
 	for _, st := range req.settings {
 		switch {
@@ -131,7 +132,7 @@ func (s *Server) authorize(req *request, method string) error {
 			if err := checkLimit(st.name, st.value, u.Limits[st.name]); err != nil {
 				return err
 			}
-		case level == 1 && !slices.Contains(overflowModes, st.name):
+		case roleLevel == 1 && !slices.Contains(overflowModes, st.name):
 			return newHTTPError(chdb.CodeReadonly, "Cannot modify '%s' setting in readonly mode", st.name)
 		}
 		out = append(out, st)
@@ -140,6 +141,11 @@ func (s *Server) authorize(req *request, method string) error {
 		if limit > 0 && !hasSetting(out, name) {
 			out = append(out, setting{name, strconv.FormatFloat(limit, 'f', -1, 64)})
 		}
+	}
+	// Always named, so that a session never resets it (SET … = DEFAULT
+	// would make it 0, unlimited, past the engine's constraint).
+	if s.memoryCap != "" && !hasSetting(out, "max_memory_usage") {
+		out = append(out, setting{"max_memory_usage", s.memoryCap})
 	}
 	if level != 0 {
 		out = append(out, setting{"readonly", strconv.Itoa(level)})

@@ -31,6 +31,8 @@ var (
 	viewer = chdbtest.Viewer
 	agent  = chdbtest.Agent
 	nobody = chdbtest.Credentials{}
+	// reader is a viewer without limits of its own: the engine's cap bounds it.
+	reader = chdbtest.Credentials{User: "reader", Password: "reader-secret"}
 )
 
 var securedSrv *httptest.Server
@@ -45,6 +47,7 @@ func secured(t testing.TB) *httptest.Server {
 			admin.User:  {Password: admin.Password, Role: chhttp.RoleAdmin},
 			viewer.User: {Password: viewer.Password, Role: chhttp.RoleViewer, Limits: chdbtest.ViewerLimits},
 			agent.User:  {Password: agent.Password, Role: chhttp.RoleAgent, Limits: chdbtest.AgentLimits},
+			reader.User: {Password: reader.Password, Role: chhttp.RoleViewer},
 		},
 		AllowedOrigins: []string{hyperdxOrigin},
 		MaxConns:       4,
@@ -295,6 +298,33 @@ func TestAttackMemory(t *testing.T) {
 	assert.Equal(t, limit+"\n", body)
 }
 
+// Regression: a session reset the settings of its previous request with
+// SET … = DEFAULT, which made max_memory_usage 0 (unlimited) for a viewer
+// whose first request had lowered it.
+func TestSessionKeepsTheMemoryCap(t *testing.T) {
+	capBytes := strconv.FormatUint(chdbtest.Memory.MaxMemoryUsage, 10)
+	p := url.Values{"session_id": {"reader-cap"}}
+	res, body := as(t, reader, http.MethodPost, "SELECT getSetting('max_memory_usage')", url.Values{"session_id": {"reader-cap"}, "max_memory_usage": {"1000000"}}, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Equal(t, "1000000\n", body)
+	res, body = as(t, reader, http.MethodPost, "SELECT getSetting('max_memory_usage')", p, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Equal(t, capBytes+"\n", body, "back to the engine's cap, not to 0")
+	res, body = as(t, reader, http.MethodPost, "SELECT length(groupArray(number)) FROM numbers(1250000000)", p, nil)
+	checkRefused(t, res, body, refusal{241, "memory limit exceeded"})
+}
+
+// A user may ask for more read-only than its role: settings after readonly
+// in name order are still its to set.
+func TestStricterReadonlyRequested(t *testing.T) {
+	for _, who := range []chdbtest.Credentials{admin, viewer} {
+		res, body := as(t, who, http.MethodPost, "SELECT getSetting('readonly'), getSetting('result_overflow_mode')",
+			url.Values{"readonly": {"1"}, "result_overflow_mode": {"break"}, "use_query_cache": {"0"}}, nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		assert.Equal(t, "1\tbreak\n", body)
+	}
+}
+
 // Settings that name files, URLs or the SQL dialect, and the readonly
 // level, cannot be changed.
 func TestAttackSettings(t *testing.T) {
@@ -487,4 +517,26 @@ func FuzzGuardAgreesWithEngineParser(f *testing.F) {
 		}
 		assert.NotContains(t, body, canaryText, "%q read a file", sql)
 	})
+}
+
+// The check renders the statement, not its data: an INSERT … VALUES with
+// more data than max_query_size passes it as it passes the engine.
+func TestLargeValuesInsertPassesTheCheck(t *testing.T) {
+	tbl := tableName("vet_values")
+	res, body := as(t, admin, http.MethodPost, "CREATE TABLE "+tbl+" (s String) ENGINE = Memory", nil, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO " + tbl + " VALUES ")
+	for i := range 20000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, "('row %d file(x) INTO OUTFILE %d')", i, i)
+	}
+	require.Greater(t, sb.Len(), 512<<10)
+	res, body = as(t, admin, http.MethodPost, sb.String(), nil, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	res, body = as(t, admin, http.MethodPost, "SELECT count() FROM "+tbl, nil, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Equal(t, "20000\n", body)
 }

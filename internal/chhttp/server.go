@@ -56,6 +56,7 @@ type Server struct {
 	queries     atomic.Uint64
 	failures    atomic.Uint64
 	vetted      vetCache
+	memoryCap   string // the engine's per-query max_memory_usage
 
 	killMu   sync.Mutex
 	killConn *chdb.Conn // runs KILL QUERY for requests whose client went away
@@ -92,6 +93,11 @@ func New(e *chdb.Engine, cfg Config) (*Server, error) {
 	parts := strings.Split(strings.TrimRight(string(r.Data), "\n"), "\t")
 	if len(parts) == 3 {
 		s.timezone, s.version, s.displayName = parts[0], parts[1], parts[2]
+	}
+	if r, err := e.Query(context.Background(), "SELECT getSetting('max_memory_usage')", "TabSeparatedRaw"); err == nil {
+		if v := strings.TrimSpace(string(r.Data)); v != "0" {
+			s.memoryCap = v
+		}
 	}
 	return s, nil
 }
