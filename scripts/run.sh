@@ -38,7 +38,7 @@ ClickHouse users at http://127.0.0.1:8123 (passwords generated into ${secrets}/,
   admin  / ${admin_pw}
          the collector's exporters (contrib clickhouse, clickhouse/sessions, clickhouse_vector); from ${admin_from}
   viewer / $(cat "${secrets}/clickhouse-viewer")
-         HyperDX (hyperdx/README.md: connection http://127.0.0.1:8123, UI on http://localhost:8081) and people; readonly=2
+         HyperDX (hyperdx/README.md: connection http://127.0.0.1:8123, UI on http://localhost:8089) and people; readonly=2
   agent  / $(cat "${secrets}/clickhouse-agent")
          the MCP server: CLICKHOUSE_USER=agent CLICKHOUSE_PASSWORD_FILE=${secrets}/clickhouse-agent build/agentic-mcp; readonly=1 within budgets
 EOT

@@ -154,7 +154,7 @@ func (cfg *Config) Validate() error {
 func checkOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q is not an origin: write scheme://host[:port], e.g. http://localhost:8081 (\"*\" is never allowed)", o)
+		return fmt.Errorf("%q is not an origin: write scheme://host[:port], e.g. http://localhost:8089 (\"*\" is never allowed)", o)
 	}
 	return nil
 }

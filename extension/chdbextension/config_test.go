@@ -37,7 +37,7 @@ func TestLoadConfig(t *testing.T) {
 					"mcp": {Role: "agent", Password: configopaque.String("4gent"),
 						Limits: map[string]float64{"max_memory_usage": 1 << 30, "max_execution_time": 30}},
 				},
-				CORS:                 CORSConfig{AllowedOrigins: []string{"http://localhost:8081"}},
+				CORS:                 CORSConfig{AllowedOrigins: []string{"http://localhost:8089"}},
 				MaxServerMemoryUsage: 8 << 30,
 				MaxMemoryUsage:       2 << 30,
 				MaxBodySize:          1 << 20,

@@ -24,7 +24,7 @@ import (
 
 // The HTTP interface as the collector configures it: an admin, a viewer and
 // an agent with passwords, no "default" user, one allowed web origin.
-const hyperdxOrigin = "http://localhost:8081"
+const hyperdxOrigin = "http://localhost:8089"
 
 var (
 	admin  = chdbtest.Admin
@@ -387,7 +387,7 @@ func TestAttackCrossOrigin(t *testing.T) {
 		res, body = as(t, who, http.MethodGet, "SELECT * FROM file('/etc/passwd', 'LineAsString')", url.Values{"add_http_cors_header": {"1"}}, evil.Clone())
 		checkRefused(t, res, body, refusal{497, `Origin "http://evil.example" is not allowed`})
 	}
-	for _, origin := range []string{"http://evil.example", "null", "http://localhost:8081.evil.example", "http://localhost:80810"} {
+	for _, origin := range []string{"http://evil.example", "null", "http://localhost:8089.evil.example", "http://localhost:80890"} {
 		req, err := http.NewRequest(http.MethodOptions, secured(t).URL+"/?add_http_cors_header=1", nil)
 		require.NoError(t, err)
 		req.Header.Set("Origin", origin)

@@ -31,8 +31,16 @@ test('README shows the connection and sources local-mode.env holds', async () =>
   const compose = await readFile(new URL('docker-compose.yml', root), 'utf8');
   assert.match(compose, /env_file: local-mode\.env/);
   assert.match(compose, /IS_LOCAL_MODE: "true"/);
-  for (const port of ['8080', '8081', '8082', '8083', '8084', '8123', '4317', '4318', '4319']) {
+  for (const port of ['8080', '8081', '8082', '8083', '8084', '8085', '8123', '4317', '4318', '4319', '8888', '13133']) {
     assert.doesNotMatch(compose, new RegExp(`"(127\\.0\\.0\\.1:)?${port}:`), `the UI must not take port ${port}`);
+  }
+  // The page's origin must be one the collector lets call ClickHouse.
+  const published = compose.match(/"127\.0\.0\.1:(\d+):\d+"/);
+  assert.ok(published, 'the UI is published on loopback');
+  const config = await readFile(new URL('../otelcol-config.yaml', root), 'utf8');
+  const origins = config.match(/allowed_origins: \[([^\]]*)\]/)[1];
+  for (const host of ['localhost', '127.0.0.1']) {
+    assert.ok(origins.includes(`"http://${host}:${published[1]}"`), `otelcol-config.yaml's chdb CORS allows http://${host}:${published[1]}`);
   }
 });
 
@@ -40,7 +48,7 @@ test('the sources name tables and columns of the schema, and link to each other 
   const env = await localModeEnv();
   const [conn] = env.NEXT_PUBLIC_HDX_LOCAL_DEFAULT_CONNECTIONS;
   assert.equal(conn.host, 'http://127.0.0.1:8123', 'the collector\'s ClickHouse HTTP interface');
-  assert.equal(conn.username, 'default');
+  assert.equal(conn.username, 'viewer', 'HyperDX reads as the read-only viewer');
   const sources = env.NEXT_PUBLIC_HDX_LOCAL_DEFAULT_SOURCES;
   const byId = new Map(sources.map(s => [s.id, s]));
   assert.equal(byId.size, sources.length, 'ids are unique');

@@ -124,7 +124,7 @@ func TestCollectorIsSecureByDefault(t *testing.T) {
 	assert.Equal(t, stored, n, "the table survived, unchanged")
 
 	// What the clients do, they may.
-	for _, origin := range []string{"http://localhost:8081", "http://127.0.0.1:8081"} {
+	for _, origin := range []string{"http://localhost:8089", "http://127.0.0.1:8089"} {
 		a := send(http.MethodOptions, "", "", url.Values{"add_http_cors_header": {"1"}}, http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"POST"}})
 		assert.Equal(t, http.StatusNoContent, a.status)
 		assert.Equal(t, origin, a.acao, "HyperDX's page")
