@@ -65,10 +65,13 @@ func (m Memory) Resolve() Memory {
 
 // engineGrants are the privileges of the engine's only user: what the
 // collector's exporters, the schema migrations and the HTTP interface's
-// admin need, and nothing that reaches files, URLs, other servers,
-// programs, the server's own state or access control.
+// admin need — including the SYSTEM statements an admin runs on the tables
+// (merges, TTL merges, moves, flushing the logs) — and
+// nothing that reaches files, URLs, other servers, programs, the process
+// (SHUTDOWN, RELOAD) or access control.
 const engineGrants = "SHOW, SELECT, INSERT, ALTER, CREATE DATABASE, CREATE TABLE, CREATE VIEW, " +
-	"CREATE TEMPORARY TABLE, DROP, TRUNCATE, OPTIMIZE, KILL QUERY ON *.*"
+	"CREATE TEMPORARY TABLE, DROP, TRUNCATE, OPTIMIZE, KILL QUERY, " +
+	"SYSTEM MERGES, SYSTEM TTL MERGES, SYSTEM MOVES, SYSTEM FLUSH LOGS ON *.*"
 
 // FixedSettings cannot be changed by any statement: each names a file, a
 // URL or credentials the engine would use without the checks a server

@@ -213,7 +213,17 @@ func (s *Server) vet(c *chdb.Conn, req *request, sql string) error {
 	if err != nil {
 		var ce *chdb.Error
 		if errors.As(err, &ce) {
-			msg := strings.Replace(ce.Message, vetScope, "", 1)
+			// The engine names the check's own statement as the scope of
+			// the error (with the parameter already substituted): the
+			// client is told about its own text only.
+			msg := ce.Message
+			if i := strings.LastIndex(msg, vetScope); i >= 0 {
+				tail := ""
+				if j := strings.LastIndex(msg, ". ("+ce.Name+")"); ce.Name != "" && j > i {
+					tail = msg[j:]
+				}
+				msg = msg[:i] + tail
+			}
 			return &chdb.Error{Code: ce.Code, Name: ce.Name, Message: msg}
 		}
 		return err
@@ -230,7 +240,7 @@ func (s *Server) vet(c *chdb.Conn, req *request, sql string) error {
 
 const (
 	vetStatement = "SELECT formatQuerySingleLine({q:String})"
-	vetScope     = ": In scope " + vetStatement
+	vetScope     = ": In scope SELECT formatQuerySingleLine("
 	maxVettedLen = 16 << 10
 )
 

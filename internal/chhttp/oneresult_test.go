@@ -105,7 +105,7 @@ func TestStatementEndings(t *testing.T) {
 		"SELECT 1 AS x SETTINGS max_threads = 1",
 		"SELECT 1 AS x FORMAT JSONEachRow SETTINGS max_threads = 1",
 		"SELECT 1 AS x SETTINGS max_threads = 1 FORMAT CSV",
-		"(SELECT 1) UNION ALL (SELECT 2) FORMAT TSV",
+		"(SELECT 1) UNION ALL (SELECT 2) SETTINGS max_threads = 1 FORMAT TSV",
 		"WITH 5 AS five SELECT five",
 		"FROM numbers(2) SELECT number",
 		"SHOW DATABASES LIKE 'system'",

@@ -19,7 +19,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient as createNodeClient } from '@clickhouse/client';
 import {
-  ALICE, CLICKHOUSE_URL, DATABASE, HyperDXClient, QUIET, RUN,
+  ALICE, VIEWER, CLICKHOUSE_URL, DATABASE, HyperDXClient, QUIET, RUN,
   ch64, iso64, join, sql, tableExpr, timeFilter,
 } from './helpers.mjs';
 
@@ -296,7 +296,7 @@ after(async () => {
 for (const kind of ['browser', 'api']) {
   describe(`HyperDX ${kind === 'browser' ? 'UI' : 'API'} on data of many blocks and parts`, () => {
     let hdx;
-    before(() => { hdx = new HyperDXClient({ kind, ...ALICE }); });
+    before(() => { hdx = new HyperDXClient({ kind, ...VIEWER }); });
     after(() => hdx.close());
 
     // Each query runs twice: as HyperDX sends it, and with its result cut
