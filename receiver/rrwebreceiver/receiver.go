@@ -42,6 +42,8 @@ type rrwebReceiver struct {
 	set      receiver.Settings
 	obsrep   *receiverhelper.ObsReport
 	counters *sessionCounters
+	// scrubber masks typed text, knowing each session's editable nodes.
+	scrubber *rrweb.Scrubber
 	forget   func()
 
 	mu     sync.Mutex
@@ -64,7 +66,7 @@ func newReceiver(cfg *Config, set receiver.Settings, forget func()) (*rrwebRecei
 	if err != nil {
 		return nil, err
 	}
-	return &rrwebReceiver{cfg: cfg, set: set, obsrep: obsrep, counters: newSessionCounters(), forget: forget}, nil
+	return &rrwebReceiver{cfg: cfg, set: set, obsrep: obsrep, counters: newSessionCounters(), scrubber: rrweb.NewScrubber(), forget: forget}, nil
 }
 
 func (r *rrwebReceiver) setLogs(c consumer.Logs) {
@@ -221,7 +223,7 @@ func (r *rrwebReceiver) handleRRWeb(w http.ResponseWriter, req *http.Request) {
 	if batch.UserAgent == "" {
 		batch.UserAgent = req.UserAgent()
 	}
-	ld := batchToLogs(batch, r.counters)
+	ld := batchToLogs(batch, r.counters, r.scrubber)
 	ctx := r.obsrep.StartLogsOp(storeContext(req))
 	err = logs.ConsumeLogs(ctx, ld)
 	r.obsrep.EndLogsOp(ctx, "rrweb", ld.LogRecordCount(), err)
@@ -290,7 +292,7 @@ func (r *rrwebReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	res, err := normalizeLogs(otlpReq.Logs(), normalizeOptions{
-		userAgent: req.UserAgent(), maxRecords: r.cfg.MaxEventsPerRequest, counters: r.counters,
+		userAgent: req.UserAgent(), maxRecords: r.cfg.MaxEventsPerRequest, counters: r.counters, scrubber: r.scrubber,
 	})
 	if err != nil {
 		writeStatus(w, enc, statusOf(err), err.Error())
@@ -307,11 +309,20 @@ func (r *rrwebReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	resp := plogotlp.NewExportResponse()
+	var why []string
 	if res.rejected > 0 {
-		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
-		resp.PartialSuccess().SetErrorMessage(fmt.Sprintf(
+		why = append(why, fmt.Sprintf(
 			"%d log records are not session replay records (no %s scope or %s attribute) and were dropped: send application logs to the OTLP receiver",
 			res.rejected, rrweb.ScopeName, rrweb.AttrEvent))
+	}
+	if res.incomplete > 0 {
+		why = append(why, fmt.Sprintf(
+			"%d chunks of events whose other chunks were not in the request were dropped: typed text is masked in whole events, so send all %s of an event in one request",
+			res.incomplete, rrweb.AttrTotalChunks))
+	}
+	if n := res.rejected + res.incomplete; n > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(int64(n))
+		resp.PartialSuccess().SetErrorMessage(strings.Join(why, "; "))
 	}
 	var msg []byte
 	if enc == encJSON {

@@ -128,6 +128,7 @@ func startCollector(tb testing.TB, config, dataDir string, sets []string) (*Coll
 		"--set=receivers::rrweb::endpoint=" + c.RRWeb,
 		"--set=exporters::clickhouse::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse_vector::endpoint=http://" + c.ClickHTTP,
+		"--set=processors::embedding::logs::templates::store::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse/sessions::endpoint=http://" + c.ClickHTTP,
 		"--set=service::telemetry::metrics::level=none",
 	}
@@ -243,7 +244,18 @@ func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
 
 // QueryParams is Query with {name:Type} parameters bound by ClickHouse.
 func (c *Collector) QueryParams(ctx context.Context, sql string, params map[string]string) (string, error) {
-	return chquery.Query(ctx, c.ClickHTTP, "agentic_otel", sql, params)
+	return c.As("admin").Query(ctx, sql, params)
+}
+
+// As returns a client of the collector's ClickHouse HTTP interface as one
+// of its users (admin, viewer, agent), with the password the collector
+// generated into its data directory.
+func (c *Collector) As(user string) chquery.Client {
+	pw, err := chquery.Secret(c.DataDir, "clickhouse-"+user)
+	if err != nil {
+		pw = "" // the query then fails with ClickHouse's AUTHENTICATION_FAILED
+	}
+	return chquery.Client{Addr: c.ClickHTTP, Database: "agentic_otel", User: user, Password: pw}
 }
 
 // Eventually polls a query until cond accepts its answer (bounded wait).
