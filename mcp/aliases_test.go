@@ -28,9 +28,10 @@ func TestErrorSummaryResolvesTemplateAliases(t *testing.T) {
 	for _, stmt := range []string{
 		fmt.Sprintf(`INSERT INTO mcp_alias.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding) VALUES
 			(31, 'lease lost on shard alpha', 'worker', 'ERROR', '%s', %s), (32, 'lease lost on shard <*>', 'worker', 'ERROR', '%s', %s)`, ts, zero, ts, zero),
-		fmt.Sprintf(`INSERT INTO mcp_alias.log_template_stats_in VALUES
-			(31, 'worker', 'ERROR', toStartOfMinute(toDateTime('%s')), 7, '%s', '%s', ['t1']),
-			(32, 'worker', 'ERROR', toStartOfMinute(toDateTime('%s')), 4, '%s', '%s', ['t2'])`, ts, ts, ts, ts, ts, ts),
+		fmt.Sprintf(`INSERT INTO mcp_alias.log_template_stats
+			SELECT h, 'worker', 'ERROR', toStartOfMinute(toDateTime('%s')), n, '%s', '%s', groupUniqArrayState(5)(t)
+			FROM values('h UInt64, n UInt64, t String', (31, 7, 't1'), (32, 4, 't2'))
+			GROUP BY h, n`, ts, ts, ts),
 		`INSERT INTO mcp_alias.log_template_aliases VALUES (31, 32, now64(9))`,
 	} {
 		require.NoError(t, ex.Exec(ctx, stmt))

@@ -34,11 +34,12 @@ func TestQueriesResolveTemplateAliases(t *testing.T) {
 			(now64(9), 't2', 'ERROR', 'worker', 'lease lost on shard beta', 'lease lost on shard <*> beta', 12),
 			(now64(9), 't3', 'ERROR', 'worker', 'lease lost on shard gamma', 'lease lost on shard <*>', 13),
 			(now64(9), 't4', 'ERROR', 'worker', 'disk full', 'disk full', 14)`,
-		`INSERT INTO alias_test.log_template_stats_in VALUES
-			(11, 'worker', 'ERROR', toStartOfMinute(now()), 4, now64(9) - 60, now64(9), ['t1']),
-			(12, 'worker', 'ERROR', toStartOfMinute(now()), 2, now64(9), now64(9), ['t2']),
-			(13, 'worker', 'ERROR', toStartOfMinute(now()), 1, now64(9), now64(9), ['t3']),
-			(14, 'worker', 'ERROR', toStartOfMinute(now()), 1, now64(9), now64(9), ['t4'])`,
+		`INSERT INTO alias_test.log_template_stats
+			SELECT h, 'worker', 'ERROR', toStartOfMinute(now()), n, f, l, groupUniqArrayState(5)(t)
+			FROM values('h UInt64, n UInt64, f DateTime64(9), l DateTime64(9), t String',
+				(11, 4, now64(9) - 60, now64(9), 't1'), (12, 2, now64(9), now64(9), 't2'),
+				(13, 1, now64(9), now64(9), 't3'), (14, 1, now64(9), now64(9), 't4'))
+			GROUP BY h, n, f, l`,
 		// 11 -> 12 first; then the template generalised again and both older
 		// hashes were re-pointed at 13 (a later row wins).
 		`INSERT INTO alias_test.log_template_aliases VALUES (11, 12, now64(9) - 10)`,
