@@ -35,7 +35,7 @@ $(BUILD)/loadgen: go.mod $(shell find loadgen -name '*.go' -o -name '*.yaml' 2>/
 
 collector: $(COLLECTOR)
 
-$(COLLECTOR): builder-config.yaml go.mod go.sum $(shell find extension internal schema processor exporter receiver -name '*.go' -o -name '*.sql' 2>/dev/null)
+$(COLLECTOR): builder-config.yaml go.mod go.sum $(shell find extension internal schema processor exporter receiver connector -name '*.go' -o -name '*.sql' 2>/dev/null)
 	@echo "building the collector with ocb (a cold build takes ~4 minutes on 2 cores) ..."
 	@mkdir -p $(BUILD)/collector
 	@$(GO) tool builder --config builder-config.yaml

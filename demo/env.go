@@ -63,10 +63,12 @@ type Collector struct {
 	OTLPHTTP  string
 	OTLPGRPC  string
 	Health    string
-	logMu     sync.Mutex
-	log       bytes.Buffer
-	done      chan error
-	exited    bool
+	// The passwords of the viewer (Query) and of the agent (the MCP server).
+	viewerPassword, agentPassword string
+	logMu                         sync.Mutex
+	log                           bytes.Buffer
+	done                          chan error
+	exited                        bool
 }
 
 // StartCollector runs the built collector with the repository's
@@ -99,7 +101,8 @@ func StartCollector(ctx context.Context, root, dataDir string) (*Collector, erro
 		"--set=exporters::clickhouse::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse/sessions::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse_vector::endpoint=http://" + c.ClickHTTP,
-		"--set=processors::groupbytrace::wait_duration=2s",
+		"--set=connectors::spool/traces::group_by_trace::wait_duration=2s",
+		"--set=processors::embedding::logs::templates::store::endpoint=http://" + c.ClickHTTP,
 		"--set=service::telemetry::metrics::level=none",
 	}
 	c.cmd = exec.Command(bin, args...)
@@ -144,6 +147,9 @@ func StartCollector(ctx context.Context, root, dataDir string) (*Collector, erro
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				if err := c.readPasswords(); err != nil {
+					return nil, err
+				}
 				return c, nil
 			}
 		}
@@ -176,10 +182,25 @@ func (c *Collector) Stop() error {
 	}
 }
 
+// readPasswords reads the viewer's and the agent's passwords, which the
+// collector generated into its data directory.
+func (c *Collector) readPasswords() error {
+	var err error
+	if c.viewerPassword, err = chquery.Secret(c.DataDir, "clickhouse-viewer"); err != nil {
+		c.Stop()
+		return err
+	}
+	if c.agentPassword, err = chquery.Secret(c.DataDir, "clickhouse-agent"); err != nil {
+		c.Stop()
+		return err
+	}
+	return nil
+}
+
 // Query runs SQL over the collector's ClickHouse HTTP interface (database
-// agentic_otel) and returns the TabSeparated answer.
+// agentic_otel) as the viewer, and returns the TabSeparated answer.
 func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
-	return chquery.Query(ctx, c.ClickHTTP, "agentic_otel", sql, nil)
+	return chquery.Client{Addr: c.ClickHTTP, Database: "agentic_otel", User: "viewer", Password: c.viewerPassword}.Query(ctx, sql, nil)
 }
 
 // Agent is an MCP client session with build/agentic-mcp over stdio.
@@ -198,7 +219,8 @@ func StartAgent(ctx context.Context, root string, col *Collector) (*Agent, error
 	host, port, _ := net.SplitHostPort(col.ClickHTTP)
 	cmd := exec.Command(bin, "--collector-config", filepath.Join(root, "otelcol-config.yaml"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CLICKHOUSE_HOST="+host, "CLICKHOUSE_PORT="+port)
+	cmd.Env = append(os.Environ(), "CLICKHOUSE_HOST="+host, "CLICKHOUSE_PORT="+port,
+		"CLICKHOUSE_USER=agent", "CLICKHOUSE_PASSWORD="+col.agentPassword)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	client := mcp.NewClient(&mcp.Implementation{Name: "agentic-demo", Version: "0.1.0"}, nil)

@@ -54,6 +54,8 @@ func StartStack(ctx context.Context, dataDir string, out io.Writer) (*Stack, err
 		return nil, err
 	}
 	fmt.Fprintf(out, "  collector ready in %s: OTLP/HTTP %s, ClickHouse HTTP %s\n", time.Since(t0).Round(100*time.Millisecond), s.Col.OTLPHTTP, s.Col.ClickHTTP)
+	fmt.Fprintf(out, "  ClickHouse users: admin (the exporters), viewer (this demo's own queries), agent (the MCP server); passwords in %s\n",
+		filepath.Join(dataDir, "secrets"))
 	cfg := app.DefaultConfig()
 	cfg.OTLPEndpoint = "http://" + s.Col.OTLPHTTP
 	for _, svc := range app.Services {
@@ -66,7 +68,7 @@ func StartStack(ctx context.Context, dataDir string, out io.Writer) (*Stack, err
 		s.Close()
 		return nil, fmt.Errorf("sample shop: %w", err)
 	}
-	fmt.Fprintf(out, "  sample shop up: %s (frontend, cart, checkout, payment, inventory)\n", s.Shop.FrontendURL())
+	fmt.Fprintf(out, "  sample shop up: %s (frontend, cart, checkout, payment, inventory), fault admin API %s/admin/faults\n", s.Shop.FrontendURL(), s.Shop.AdminURL())
 	return s, nil
 }
 

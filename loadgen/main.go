@@ -34,7 +34,7 @@ func realMain() error {
 	var (
 		configPath  = flag.String("config", "loadgen/config.yaml", "YAML config (the built-in default is used when this default path does not exist)")
 		target      = flag.String("target", "", "frontend base URL (default from config: http://127.0.0.1:8080)")
-		admin       = flag.String("admin", "", "fault admin API base URL (default: the target)")
+		admin       = flag.String("admin", "", "fault admin API base URL (default from config: http://127.0.0.1:8085, the shop's admin port)")
 		duration    = flag.Duration("duration", 0, "how long to generate load; 0 = until Ctrl-C (default from config)")
 		rate        = flag.Float64("rate", 0, "journeys started per second (default from config)")
 		concurrency = flag.Int("concurrency", 0, "journeys running at once, at most (default from config)")

@@ -207,7 +207,9 @@ const (
 	codeTooSlow           = 160
 	codeReadonly          = 164
 	codeMemoryLimit       = 241
-	codeTooManyRows       = 396
+	codeTooManyRows       = 158
+	codeTooManyBytes      = 307
+	codeTooManyRowsBytes  = 396
 	codeAccessDenied      = 497
 	codeAuthFailed        = 516
 )
@@ -259,7 +261,7 @@ func (s *store) explainCode(code int, text string) *toolError {
 		return userErrorf("%s. Call describe_table to see the table's columns", text)
 	case codeMemoryLimit:
 		return userErrorf("ClickHouse ran out of memory for this query: %s. Aggregate over a narrower time window, group by fewer keys, or add a LIMIT", text)
-	case codeTooManyRows:
+	case codeTooManyRows, codeTooManyBytes, codeTooManyRowsBytes:
 		return userErrorf("the query touches more data than allowed: %s. Narrow the time window or add filters", text)
 	case codeAuthFailed:
 		return userErrorf("ClickHouse refused the configured credentials: check CLICKHOUSE_USER and CLICKHOUSE_PASSWORD of this MCP server")

@@ -31,8 +31,8 @@ type Config struct {
 type ClickHouseConfig struct {
 	Host     string // CLICKHOUSE_HOST, default 127.0.0.1
 	Port     int    // CLICKHOUSE_PORT, default 8123 (8443 when Secure)
-	User     string // CLICKHOUSE_USER, default "default"
-	Password string // CLICKHOUSE_PASSWORD
+	User     string // CLICKHOUSE_USER, default "agent" (the embedded engine's user for this server)
+	Password string // CLICKHOUSE_PASSWORD, or the content of CLICKHOUSE_PASSWORD_FILE
 	Secure   bool   // CLICKHOUSE_SECURE: https
 	Verify   bool   // CLICKHOUSE_VERIFY: check the server certificate (default true)
 	Database string // CLICKHOUSE_DATABASE, default agentic_otel
@@ -62,7 +62,7 @@ func DefaultConfig() Config {
 		ClickHouse: ClickHouseConfig{
 			Host:           "127.0.0.1",
 			Port:           8123,
-			User:           "default",
+			User:           "agent",
 			Verify:         true,
 			Database:       "agentic_otel",
 			ConnectTimeout: 10 * time.Second,
@@ -94,6 +94,14 @@ func (c *Config) ApplyEnv(lookupEnv func(string) (string, bool)) error {
 	}
 	if v, ok := lookupEnv("CLICKHOUSE_PASSWORD"); ok {
 		ch.Password = v
+	} else if path := getenv("CLICKHOUSE_PASSWORD_FILE"); path != "" {
+		// The collector generates the agent's password into its data
+		// directory (data/secrets/clickhouse-agent).
+		b, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CLICKHOUSE_PASSWORD_FILE: %w (the collector writes it at its first start: run it once, or set CLICKHOUSE_PASSWORD)", err))
+		}
+		ch.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	if v := getenv("CLICKHOUSE_DATABASE"); v != "" {
 		ch.Database = v

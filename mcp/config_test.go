@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,20 @@ func TestConfigFromMCPClickHouseEnv(t *testing.T) {
 	require.NoError(t, cfg.ApplyEnv(envOf(nil)))
 	assert.Equal(t, "127.0.0.1:8123", cfg.ClickHouse.Addr())
 	assert.Equal(t, "agentic_otel", cfg.ClickHouse.Database)
+	assert.Equal(t, "agent", cfg.ClickHouse.User, "the embedded engine's user for the MCP server")
 	assert.False(t, cfg.ClickHouse.Secure)
+
+	// The password the collector generated, read from its file.
+	pwFile := filepath.Join(t.TempDir(), "clickhouse-agent")
+	require.NoError(t, os.WriteFile(pwFile, []byte("GENERATED\n"), 0o600))
+	cfg = DefaultConfig()
+	require.NoError(t, cfg.ApplyEnv(envOf(map[string]string{"CLICKHOUSE_PASSWORD_FILE": pwFile})))
+	assert.Equal(t, "GENERATED", cfg.ClickHouse.Password)
+	cfg = DefaultConfig()
+	require.NoError(t, cfg.ApplyEnv(envOf(map[string]string{"CLICKHOUSE_PASSWORD_FILE": pwFile, "CLICKHOUSE_PASSWORD": "explicit"})))
+	assert.Equal(t, "explicit", cfg.ClickHouse.Password, "CLICKHOUSE_PASSWORD wins")
+	cfg = DefaultConfig()
+	assert.ErrorContains(t, cfg.ApplyEnv(envOf(map[string]string{"CLICKHOUSE_PASSWORD_FILE": pwFile + ".missing"})), "the collector writes it at its first start")
 
 	cfg = DefaultConfig()
 	require.NoError(t, cfg.ApplyEnv(envOf(map[string]string{
@@ -127,9 +141,17 @@ func TestClaudeDesktopConfigExample(t *testing.T) {
 	require.True(t, ok)
 	assert.True(t, strings.HasSuffix(s.Command, "/build/agentic-mcp"))
 	assert.Equal(t, "--collector-config", s.Args[0])
+	// The agent's password, where the collector generated it.
+	assert.True(t, strings.HasSuffix(s.Env["CLICKHOUSE_PASSWORD_FILE"], "/data/secrets/clickhouse-agent"))
+	pw := filepath.Join(t.TempDir(), "clickhouse-agent")
+	require.NoError(t, os.WriteFile(pw, []byte("GENERATED\n"), 0o600))
+	env := maps.Clone(s.Env)
+	env["CLICKHOUSE_PASSWORD_FILE"] = pw
 	cfg := DefaultConfig()
-	require.NoError(t, cfg.ApplyEnv(envOf(s.Env)))
-	assert.Equal(t, DefaultConfig().ClickHouse, cfg.ClickHouse, "the example is the default setup, spelled out")
+	require.NoError(t, cfg.ApplyEnv(envOf(env)))
+	want := DefaultConfig().ClickHouse
+	want.Password = "GENERATED"
+	assert.Equal(t, want, cfg.ClickHouse, "the example is the default setup, spelled out")
 	for k := range s.Env {
 		assert.True(t, strings.HasPrefix(k, "CLICKHOUSE_"), k)
 	}

@@ -643,6 +643,10 @@ func testConfig(t testing.TB, db string) Config {
 	cfg.ClickHouse.Host = u.Hostname()
 	cfg.ClickHouse.Port = port
 	cfg.ClickHouse.Database = db
+	// As the collector's config has it: the agent user, readonly=1 with
+	// limits of its own.
+	cfg.ClickHouse.User = chdbtest.Agent.User
+	cfg.ClickHouse.Password = chdbtest.Agent.Password
 	return cfg
 }
 

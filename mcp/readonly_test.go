@@ -11,8 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Read-only is ClickHouse's answer to readonly=1, not a filter of ours:
-// every refusal below carries ClickHouse's own reason.
+// Read-only is ClickHouse's answer to readonly=1 and to the agent user's
+// missing grants, not a filter of ours: every refusal below carries
+// ClickHouse's own reason.
 func TestReadOnlyIsEnforcedByClickHouse(t *testing.T) {
 	h, d := onDataset(t, poolExhaustion)
 	out := filepath.Join(t.TempDir(), "exfil.csv")
@@ -24,28 +25,35 @@ func TestReadOnlyIsEnforcedByClickHouse(t *testing.T) {
 	}
 	before := count()
 
-	for _, tc := range []struct{ sql, want string }{
-		{"INSERT INTO otel_logs (Body) VALUES ('x')", "Cannot execute query in readonly mode"},
-		{"ALTER TABLE otel_logs DELETE WHERE 1", "Cannot execute query in readonly mode"},
-		{"DROP TABLE otel_logs", "Cannot execute query in readonly mode"},
-		{"TRUNCATE TABLE otel_logs", "Cannot execute query in readonly mode"},
-		{"CREATE TABLE t (a Int) ENGINE = Memory", "Cannot execute query in readonly mode"},
-		{"SYSTEM DROP MARK CACHE", "Cannot execute query in readonly mode"},
-		{"SET readonly = 0", "Cannot modify 'readonly' setting in readonly mode"},
-		{"SELECT 1 SETTINGS readonly = 0", "Cannot modify 'readonly' setting in readonly mode"},
-		{"SELECT count() FROM otel_logs SETTINGS max_result_rows = 0", "Cannot modify 'max_result_rows' setting in readonly mode"},
-		{"SELECT 1; DROP TABLE otel_logs", "Multi-statements are not allowed"},
-		{"INSERT INTO FUNCTION file('" + out + "', 'CSV', 'a String') SELECT Body FROM otel_logs", "Cannot execute query in readonly mode"},
-		{"SELECT * FROM file('/etc/passwd', 'LineAsString')", "Cannot execute query in readonly mode"},
-		{"SELECT * FROM url('http://127.0.0.1:9/', 'LineAsString')", "Cannot execute query in readonly mode"},
-		{"SELECT * FROM executable('id', 'TSV', 'a String')", "Cannot execute query in readonly mode"},
+	const readonly, denied = "read-only (readonly=1)", "ClickHouse denied access"
+	for _, tc := range []struct{ sql, want, advice string }{
+		{"INSERT INTO otel_logs (Body) VALUES ('x')", "Cannot execute query in readonly mode", readonly},
+		{"ALTER TABLE otel_logs DELETE WHERE 1", "Cannot execute query in readonly mode", readonly},
+		{"DROP TABLE otel_logs", "Cannot execute query in readonly mode", readonly},
+		{"TRUNCATE TABLE otel_logs", "Cannot execute query in readonly mode", readonly},
+		{"CREATE TABLE t (a Int) ENGINE = Memory", "Cannot execute query in readonly mode", readonly},
+		{"SYSTEM DROP MARK CACHE", "necessary to have the grant SYSTEM DROP MARK CACHE", denied},
+		{"SET readonly = 0", "Cannot modify 'readonly' setting in readonly mode", readonly},
+		{"SELECT 1 SETTINGS readonly = 0", "Cannot modify 'readonly' setting in readonly mode", readonly},
+		// The engine itself lets `= DEFAULT` through; the HTTP interface does not.
+		{"INSERT INTO otel_logs (Body) SETTINGS readonly = DEFAULT VALUES ('x')", "Cannot modify 'readonly' setting in readonly mode", readonly},
+		{"SELECT count() FROM otel_logs SETTINGS max_result_rows = 0", "Cannot modify 'max_result_rows' setting in readonly mode", readonly},
+		{"SELECT 1; DROP TABLE otel_logs", "Multi-statements are not allowed", ""},
+		{"INSERT INTO FUNCTION file('" + out + "', 'CSV', 'a String') SELECT Body FROM otel_logs", "necessary to have the grant WRITE ON FILE", denied},
+		{"SELECT * FROM file('/etc/passwd', 'LineAsString')", "necessary to have the grant READ ON FILE", denied},
+		{"SELECT file('/etc/passwd')", "necessary to have the grant READ ON FILE", denied},
+		{"SELECT * FROM url('http://127.0.0.1:9/', 'LineAsString')", "necessary to have the grant READ ON URL", denied},
+		{"SELECT * FROM executable('id', 'TSV', 'a String')", "Cannot execute query in readonly mode", readonly},
+		{"SELECT 1 INTO OUTFILE '" + out + "'", "INTO OUTFILE is not allowed", ""},
+		{"KILL QUERY WHERE 1", "necessary to have the grant KILL QUERY", denied},
 	} {
 		t.Run(tc.sql, func(t *testing.T) {
 			msg := callError(t, h, ToolRunSelectQuery, map[string]any{"sql": tc.sql})
 			assert.Contains(t, msg, tc.want)
-			if tc.want != "Multi-statements are not allowed" {
-				assert.Contains(t, msg, "read-only (readonly=1)")
+			if tc.advice != "" {
+				assert.Contains(t, msg, tc.advice)
 			}
+			assert.NotContains(t, msg, "default:", "the message names the agent, not the engine's user")
 		})
 	}
 	// The same statements through estimate_query are refused too.
@@ -125,7 +133,7 @@ func TestSlowQueryStopsAtTheTimeLimit(t *testing.T) {
 	cfg.Limits.MaxExecutionTime = 2 * time.Second
 	h := connect(t, cfg, d.now)
 	start := time.Now()
-	msg := callError(t, h, ToolRunSelectQuery, map[string]any{"sql": "SELECT count() FROM numbers(1e12)"})
+	msg := callError(t, h, ToolRunSelectQuery, map[string]any{"sql": "SELECT count() FROM numbers(5e9) WHERE sipHash64(number) = 0"})
 	assert.Contains(t, msg, "ClickHouse stopped the query at the time limit (max_execution_time=2s)")
 	assert.Contains(t, msg, "Timeout exceeded")
 	assert.Contains(t, msg, "estimate_query")
@@ -133,4 +141,20 @@ func TestSlowQueryStopsAtTheTimeLimit(t *testing.T) {
 
 	msg = callError(t, h, ToolRunSelectQuery, map[string]any{"sql": "SELECT sleepEachRow(0.5) FROM numbers(100)"})
 	assert.Contains(t, msg, "time limit")
+}
+
+// The agent user's budgets hold whatever the query: rows read and memory,
+// set by the collector and not raisable by the agent.
+func TestAgentBudgets(t *testing.T) {
+	h, _ := onDataset(t, poolExhaustion)
+	msg := callError(t, h, ToolRunSelectQuery, map[string]any{"sql": "SELECT count() FROM numbers(1e12)"})
+	assert.Contains(t, msg, "Limit for rows (controlled by 'max_rows_to_read' setting) exceeded")
+	assert.Contains(t, msg, "touches more data than allowed")
+
+	msg = callError(t, h, ToolRunSelectQuery, map[string]any{"sql": "SELECT length(groupArray(number)) FROM numbers(300000000)"})
+	assert.Contains(t, msg, "memory limit exceeded")
+	assert.Contains(t, msg, "ran out of memory")
+
+	msg = callError(t, h, ToolRunSelectQuery, map[string]any{"sql": "SELECT length(groupArray(number)) FROM numbers(300000000) SETTINGS max_memory_usage = DEFAULT"})
+	assert.Contains(t, msg, "Cannot modify 'max_memory_usage' setting in readonly mode")
 }

@@ -71,13 +71,14 @@ const templateCountsSQL = `SELECT s.service_name AS service_name, s.severity_tex
        s.first_seen AS first_seen, s.last_seen AS last_seen, s.traces AS traces,
        t.template AS template, t.template_first_seen AS template_first_seen
 FROM (
-    SELECT service_name, severity_text, template_hash,
+    SELECT service_name, severity_text, ifNull(nullIf(a.canonical_hash, 0), st.template_hash) AS template_hash,
            sumIf(occurrences, minute >= toStartOfMinute({start:DateTime64(9)})) AS cur,
            sumIf(occurrences, minute < toStartOfMinute({start:DateTime64(9)})) AS prev,
            minIf(first_seen, minute >= toStartOfMinute({start:DateTime64(9)})) AS first_seen,
            max(last_seen) AS last_seen,
            groupUniqArrayMergeIf(5)(example_trace_ids, minute >= toStartOfMinute({start:DateTime64(9)})) AS traces
-    FROM log_template_stats
+    FROM log_template_stats AS st
+    LEFT JOIN log_template_canonical AS a ON a.template_hash = st.template_hash
     WHERE minute >= toStartOfMinute({prev_start:DateTime64(9)}) AND minute < {end:DateTime64(9)}
       AND ({service:String} = '' OR service_name = {service:String})
     GROUP BY service_name, severity_text, template_hash

@@ -84,8 +84,8 @@ func TestStdioBinarySmoke(t *testing.T) {
 
 	u, err := url.Parse(chdbtest.HTTP(t).URL)
 	require.NoError(t, err)
-	env := append(os.Environ(), "CLICKHOUSE_HOST="+u.Hostname(), "CLICKHOUSE_PORT="+u.Port(), "CLICKHOUSE_USER=default",
-		"CLICKHOUSE_PASSWORD=", "CLICKHOUSE_SECURE=false", "CLICKHOUSE_DATABASE="+d.db)
+	env := append(os.Environ(), "CLICKHOUSE_HOST="+u.Hostname(), "CLICKHOUSE_PORT="+u.Port(), "CLICKHOUSE_USER="+chdbtest.Agent.User,
+		"CLICKHOUSE_PASSWORD="+chdbtest.Agent.Password, "CLICKHOUSE_SECURE=false", "CLICKHOUSE_DATABASE="+d.db)
 
 	// Beyond loopback without a token it refuses to start.
 	refuse := exec.Command(bin, "--http", "0.0.0.0:0")

@@ -20,8 +20,9 @@ import (
 
 // runIsolated re-runs this binary once per service. Each child hosts one
 // service and reaches the others over loopback, as separate deployments
-// would; the admin API of any child forwards to the one hosting a fault's
-// service.
+// would; the frontend's child serves the admin API on --admin, and forwards
+// a fault to the child hosting its service, whose admin API is on its
+// service port (--admin-on-service-ports).
 func runIsolated(ctx context.Context, log *slog.Logger, cfg app.Config) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -58,7 +59,7 @@ func runIsolated(ctx context.Context, log *slog.Logger, cfg app.Config) error {
 	var common []string
 	flag.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "isolate", "services", "admin", "data-dir":
+		case "isolate", "services", "admin", "admin-on-service-ports", "data-dir":
 			return
 		}
 		if strings.HasSuffix(f.Name, "-url") && slices.Contains(app.Services, strings.TrimSuffix(f.Name, "-url")) {
@@ -66,7 +67,7 @@ func runIsolated(ctx context.Context, log *slog.Logger, cfg app.Config) error {
 		}
 		common = append(common, "--"+f.Name+"="+f.Value.String())
 	})
-	common = append(common, "--data-dir="+dataDir)
+	common = append(common, "--data-dir="+dataDir, "--admin-on-service-ports")
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -79,8 +80,10 @@ func runIsolated(ctx context.Context, log *slog.Logger, cfg app.Config) error {
 				args = append(args, "--"+other+"-url="+urls[other])
 			}
 		}
-		if s == app.Frontend && cfg.AdminListen != "" {
+		if s == app.Frontend {
 			args = append(args, "--admin="+cfg.AdminListen)
+		} else {
+			args = append(args, "--admin=none")
 		}
 		cmd := exec.Command(self, args...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

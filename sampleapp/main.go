@@ -36,7 +36,8 @@ func run() error {
 		rrwebURL     = flag.String("rrweb-endpoint", def.RRWebEndpoint, `the collector's rrweb receiver as browsers reach it: the shop page sends session recordings and browser spans there; "none" disables both`)
 		webDir       = flag.String("web-dir", "", `directory of the web front end's npm packages (sampleapp/web, where "npm ci --prefix sampleapp/web" installs rrweb); default: found above the working directory or the executable`)
 		env          = flag.String("env", def.Environment, "deployment.environment.name of every service")
-		admin        = flag.String("admin", "", "extra listen address for the admin API (it is always served under /admin/ on every service port)")
+		admin        = flag.String("admin", app.DefaultAdminListen, `listen address of the fault admin API (/admin/faults), loopback by default; "none" with --admin-on-service-ports`)
+		adminOnPorts = flag.Bool("admin-on-service-ports", false, "also serve the admin API under /admin/ on every service port, for processes that forward faults to each other by service URL (--isolate does this for its children)")
 		dataDir      = flag.String("data-dir", "", "directory for the SQLite files (default: a temporary directory removed on exit)")
 		products     = flag.Int("products", def.Products, "catalog size seeded into a new inventory database")
 		maxConns     = flag.Int("max-open-conns", def.MaxOpenConns, "connection pool size of each database")
@@ -53,7 +54,7 @@ func run() error {
 		if s == app.Frontend {
 			name = "listen"
 		}
-		listen[s] = flag.String(name, fmt.Sprintf(":%d", app.DefaultPorts[s]), help)
+		listen[s] = flag.String(name, fmt.Sprintf("127.0.0.1:%d", app.DefaultPorts[s]), help+` (":port" for every interface)`)
 		if s != app.Frontend {
 			urls[s] = flag.String(s+"-url", "", fmt.Sprintf("base URL of %s when another process runs it (default http://127.0.0.1:%d)", s, app.DefaultPorts[s]))
 		}
@@ -80,6 +81,7 @@ func run() error {
 	cfg.WebDir = *webDir
 	cfg.Environment = *env
 	cfg.AdminListen = *admin
+	cfg.AdminOnServicePorts = *adminOnPorts
 	cfg.DataDir = *dataDir
 	cfg.Products = *products
 	cfg.MaxOpenConns = *maxConns

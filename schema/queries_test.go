@@ -35,14 +35,12 @@ func TestNamedQueriesRun(t *testing.T) {
 	for _, stmt := range []string{
 		fmt.Sprintf(`INSERT INTO q_test.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding) VALUES
 			(1, 'pool exhausted after <*>', 'inventory', 'ERROR', now64(9), %s), (2, 'connection refused', 'payment', 'ERROR', now64(9), %s)`, vec(8, 0), vec(8, 1)),
-		`INSERT INTO q_test.logs_with_embeddings (Timestamp, TraceId, SeverityText, ServiceName, Body, template, template_hash) VALUES
-			(now64(9), 'ta', 'ERROR', 'inventory', 'pool exhausted after 5s', 'pool exhausted after <*>', 1),
-			(now64(9), 'tb', 'ERROR', 'inventory', 'pool exhausted after 7s', 'pool exhausted after <*>', 1),
-			(now64(9), 'tc', 'ERROR', 'payment', 'connection refused', 'connection refused', 2)`,
-		// The exporter's per-template counts of those occurrences.
-		`INSERT INTO q_test.log_template_stats_in VALUES
-			(1, 'inventory', 'ERROR', toStartOfMinute(now()), 2, now64(9), now64(9), ['ta', 'tb']),
-			(2, 'payment', 'ERROR', toStartOfMinute(now()), 1, now64(9), now64(9), ['tc'])`,
+		// Occurrences as the exporter writes them: through the input table,
+		// whose views store them and count them per template.
+		`INSERT INTO q_test.logs_with_embeddings_in (Timestamp, TraceId, SpanId, SeverityText, ServiceName, Body, template, template_hash, embedding_model) VALUES
+			(now64(9), 'ta', '', 'ERROR', 'inventory', 'pool exhausted after 5s', 'pool exhausted after <*>', 1, ''),
+			(now64(9), 'tb', '', 'ERROR', 'inventory', 'pool exhausted after 7s', 'pool exhausted after <*>', 1, ''),
+			(now64(9), 'tc', '', 'ERROR', 'payment', 'connection refused', 'connection refused', 2, '')`,
 		fmt.Sprintf(`INSERT INTO q_test.traces_with_embeddings (TraceId, Timestamp, ServiceName, span_sequence, span_count, embedding, anomaly_score, is_anomaly, anomaly_type) VALUES
 			('n1', now64(9), 'frontend', 'a -> b', 2, %s, 0.1, 0, ''), ('x1', now64(9), 'frontend', 'a -> b -> b -> b', 4, %s, 3.5, 1, 'retry_storm')`, vec(8, 2), vec(8, 3)),
 		// n1's first part, released alone before the rest of it arrived:

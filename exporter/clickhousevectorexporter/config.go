@@ -45,8 +45,10 @@ type Config struct {
 	// PatternMatchDistance is the largest cosine distance at which an
 	// incoming error counts as an occurrence of a known error pattern.
 	PatternMatchDistance float64 `mapstructure:"pattern_match_distance"`
-	// StatsFlushInterval is how often the per-template occurrence counts
-	// (log_template_stats) are written; 0 writes them with every batch.
+	// StatsFlushInterval is how often the known error patterns' occurrence
+	// counts (error_patterns) are written; 0 writes them with every batch.
+	// (log_template_stats is counted by ClickHouse as occurrences are
+	// stored.)
 	StatsFlushInterval time.Duration `mapstructure:"stats_flush_interval"`
 	// Compress is the insert compression: lz4, zstd or none. Empty (the
 	// default) sends loopback endpoints (the embedded engine) uncompressed,

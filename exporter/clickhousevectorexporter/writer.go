@@ -24,6 +24,7 @@ import (
 
 	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/occenc"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/insertdedup"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
@@ -42,7 +43,6 @@ type writer struct {
 	templates map[uint64]struct{} // templates already stored with a vector
 	patterns  []*pattern
 
-	stats     *templateStats
 	stopStats chan struct{}
 	statsDone chan struct{}
 }
@@ -71,7 +71,7 @@ const maxRelatedTraces = 50
 func (w *writer) dims() int { return w.cfg.Embedder.Dims }
 
 func newWriter(cfg *Config, logger *zap.Logger) *writer {
-	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}, stats: newTemplateStats()}
+	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}}
 }
 
 func (w *writer) start(ctx context.Context, _ component.Host) error {
@@ -221,7 +221,7 @@ func (w *writer) shutdown(ctx context.Context) error {
 	}
 	if w.logs {
 		if err := w.flushCounts(ctx); err != nil {
-			w.logger.Warn("Could not write the last template statistics or pattern counts", zap.Error(err))
+			w.logger.Warn("Could not write the last counts of known error patterns", zap.Error(err))
 		}
 	}
 	return w.conn.Close()
@@ -304,14 +304,17 @@ func (w *writer) pushOccurrences(ctx context.Context, occ []occurrence) error {
 	if err := w.insertOccurrences(ctx, occ); err != nil {
 		return err
 	}
-	w.stats.add(occ)
 	w.countPatterns(occ)
 	if w.cfg.StatsFlushInterval <= 0 {
 		// Stored occurrences must not be sent again: a failed write of the
 		// counts leaves them pending for the next batch instead of failing
 		// this one.
-		if err := w.flushCounts(ctx); err != nil {
-			w.logger.Warn("Could not write template statistics or pattern counts; will retry with the next batch", zap.Error(err))
+		// Under a context of its own: the batch's carries the batch's
+		// deduplication token, which is not the pattern rows'.
+		fctx, cancel := context.WithTimeout(context.Background(), statsFlushTimeout)
+		defer cancel()
+		if err := w.flushCounts(fctx); err != nil {
+			w.logger.Warn("Could not write the known error patterns' counts; will retry with the next batch", zap.Error(err))
 		}
 	}
 	return nil
@@ -565,7 +568,9 @@ func (w *writer) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	// Building the HNSW index on every insert costs far more than the insert
 	// (hundreds of rows/s); parts get their index when merged, and queries
 	// over parts without one fall back to exact distances.
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"materialize_skip_indexes_on_insert": 0}))
+	// WithSettings replaces the context's settings: the delivery's
+	// deduplication token, if any, goes with ours.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(insertdedup.Settings(ctx, clickhouse.Settings{"materialize_skip_indexes_on_insert": 0})))
 	if !hasTraceSummaries(td) {
 		// Browser spans for sessions arrive here too, without summaries.
 		return nil

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,11 +53,24 @@ func (x *chdbExtension) Database() string     { return x.cfg.Schema.Database }
 
 func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 	start := time.Now()
+	// After a crash, before the engine reads its tables: tokens of inserts
+	// that were never committed must not drop those inserts sent again.
+	if n, err := chdb.RepairDeduplicationLogs(x.cfg.DataPath); err != nil {
+		x.logger.Warn("Could not check the tables' deduplication logs; an insert a crash interrupted may be dropped when sent again", zap.Error(err))
+	} else if n > 0 {
+		x.logger.Info("Forgot the deduplication tokens of inserts a crash left uncommitted, so that they are stored when sent again", zap.Int("tokens", n))
+	}
+	memory := chdb.Memory{
+		MaxServerMemoryUsage:           x.cfg.MaxServerMemoryUsage,
+		MaxServerMemoryUsageToRAMRatio: x.cfg.MaxServerMemoryUsageToRAMRatio,
+		MaxMemoryUsage:                 x.cfg.MaxMemoryUsage,
+	}.Resolve()
 	eng, err := chdb.Open(chdb.Options{
 		LibPath:  x.cfg.LibPath,
 		DataPath: x.cfg.DataPath,
 		Settings: x.cfg.Settings,
 		PoolSize: x.cfg.MaxConcurrentQueries,
+		Memory:   memory,
 	})
 	if err != nil {
 		return fmt.Errorf("start embedded ClickHouse: %w", err)
@@ -79,14 +94,11 @@ func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 				x.cfg.Schema.Database, dims, x.cfg.Schema.Dims, dims)
 		}
 	}
-	users := make(map[string]string, len(x.cfg.Users))
-	for u, p := range x.cfg.Users {
-		users[u] = string(p)
-	}
 	x.http, err = chhttp.New(eng, chhttp.Config{
-		Users:        users,
-		MaxBodyBytes: x.cfg.MaxBodySize,
-		MaxConns:     x.cfg.MaxConcurrentQueries,
+		Users:          x.users(memory.MaxMemoryUsage),
+		AllowedOrigins: x.cfg.CORS.AllowedOrigins,
+		MaxBodyBytes:   x.cfg.MaxBodySize,
+		MaxConns:       x.cfg.MaxConcurrentQueries,
 	})
 	if err != nil {
 		return err
@@ -102,12 +114,44 @@ func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 			x.logger.Error("ClickHouse HTTP interface stopped", zap.Error(err))
 		}
 	})
+	var users []string
+	for _, name := range sortedKeys(x.cfg.Users) {
+		users = append(users, name+" ("+x.cfg.Users[name].Role+")")
+	}
+	serverCap := "unknown"
+	if r, err := eng.Query(ctx, "SELECT formatReadableSize(getServerSetting('max_server_memory_usage'))", "TabSeparatedRaw"); err == nil {
+		serverCap = strings.TrimSpace(string(r.Data))
+	}
 	x.logger.Info("Embedded ClickHouse started",
 		zap.String("version", eng.Version()),
 		zap.String("data_path", x.cfg.DataPath),
 		zap.String("http", "http://"+x.addr),
+		zap.Strings("users", users),
+		zap.Strings("cors_allowed_origins", x.cfg.CORS.AllowedOrigins),
+		zap.String("max_server_memory_usage", serverCap),
+		zap.Uint64("max_memory_usage", memory.MaxMemoryUsage),
 		zap.Duration("took", time.Since(start)))
 	return nil
+}
+
+// users turns the configured users into the HTTP interface's; an agent
+// without limits gets the agent role's defaults. No user's memory limit may
+// exceed the engine's per-query cap (the engine would refuse the setting).
+func (x *chdbExtension) users(queryCap uint64) map[string]chhttp.User {
+	users := make(map[string]chhttp.User, len(x.cfg.Users))
+	for name, u := range x.cfg.Users {
+		role := chhttp.Role(u.Role)
+		limits := maps.Clone(u.Limits)
+		if role == chhttp.RoleAgent {
+			limits = maps.Clone(chhttp.DefaultAgentLimits)
+			maps.Copy(limits, u.Limits)
+		}
+		if m, ok := limits["max_memory_usage"]; ok && m > float64(queryCap) {
+			limits["max_memory_usage"] = float64(queryCap)
+		}
+		users[name] = chhttp.User{Password: string(u.Password), Role: role, Limits: limits}
+	}
+	return users
 }
 
 func (x *chdbExtension) Shutdown(ctx context.Context) error {

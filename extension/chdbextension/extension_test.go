@@ -18,7 +18,10 @@ import (
 
 func query(t *testing.T, addr, sql string) (int, string) {
 	t.Helper()
-	resp, err := http.Post("http://"+addr+"/?"+url.Values{"query": {sql}}.Encode(), "text/plain", nil)
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/?"+url.Values{"query": {sql}}.Encode(), nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("admin", "pw")
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -36,6 +39,7 @@ func TestLifecyclePersistsData(t *testing.T) {
 	cfg.DataPath = dir
 	cfg.Endpoint = "127.0.0.1:0"
 	cfg.Schema.Dims = 8
+	cfg.Users = testUsers
 
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
@@ -57,6 +61,8 @@ func TestLifecyclePersistsData(t *testing.T) {
 	assert.NotEqual(t, "0", strings.TrimSpace(body))
 }
 
+var testUsers = map[string]UserConfig{"admin": {Role: "admin", Password: "pw"}}
+
 func TestShutdownWithoutStart(t *testing.T) {
 	f := NewFactory()
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), f.CreateDefaultConfig())
@@ -71,6 +77,7 @@ func TestDimensionMismatchRefusesStart(t *testing.T) {
 	cfg.DataPath = dir
 	cfg.Endpoint = "127.0.0.1:0"
 	cfg.Schema.Dims = 8
+	cfg.Users = testUsers
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))

@@ -33,21 +33,33 @@ type Conn struct {
 
 // Result is the complete output of a statement.
 type Result struct {
-	Data         []byte
-	Elapsed      float64
-	RowsRead     uint64
-	BytesRead    uint64
-	RowsWritten  uint64
-	BytesWritten uint64
+	Data []byte
+	Stats
 }
 
 // Stats describes what a statement read and wrote.
 type Stats struct {
-	Elapsed      float64
-	RowsRead     uint64
-	BytesRead    uint64
+	Elapsed float64
+	// RowsRead and BytesRead count what was read from storage and table
+	// functions (ClickHouse's read_rows/read_bytes).
+	RowsRead  uint64
+	BytesRead uint64
+	// ResultRows and ResultBytes count the rows of the result and their
+	// in-memory size (ClickHouse's result_rows/result_bytes).
+	ResultRows   uint64
+	ResultBytes  uint64
 	RowsWritten  uint64
 	BytesWritten uint64
+}
+
+func (s *Stats) add(o Stats) {
+	s.Elapsed += o.Elapsed
+	s.RowsRead += o.RowsRead
+	s.BytesRead += o.BytesRead
+	s.ResultRows += o.ResultRows
+	s.ResultBytes += o.ResultBytes
+	s.RowsWritten += o.RowsWritten
+	s.BytesWritten += o.BytesWritten
 }
 
 // MarkBroken makes Release close the connection rather than reuse it.
@@ -131,8 +143,10 @@ func (c *Conn) stats(res uintptr) Stats {
 	a := c.e.api
 	return Stats{
 		Elapsed:      a.resultElapsed(res),
-		RowsRead:     a.resultRowsRead(res),
-		BytesRead:    a.resultBytesRead(res),
+		RowsRead:     a.resultStorageRowsRead(res),
+		BytesRead:    a.resultStorageBytesRead(res),
+		ResultRows:   a.resultRowsRead(res),
+		ResultBytes:  a.resultBytesRead(res),
 		RowsWritten:  a.resultRowsWritten(res),
 		BytesWritten: a.resultBytesWritten(res),
 	}
@@ -155,19 +169,31 @@ func (c *Conn) Query(sql, format string, params ...Param) (*Result, error) {
 	}
 	defer c.e.api.destroyResult(res)
 	if err := c.resultErr(res); err != nil {
+		c.discardLeftover()
 		return nil, err
 	}
-	st := c.stats(res)
 	data := cBytes(c.e.api.resultBuffer(res), c.e.api.resultLength(res))
-	return &Result{
-		Data:         append([]byte(nil), data...),
-		Elapsed:      st.Elapsed,
-		RowsRead:     st.RowsRead,
-		BytesRead:    st.BytesRead,
-		RowsWritten:  st.RowsWritten,
-		BytesWritten: st.BytesWritten,
-	}, nil
+	return &Result{Data: append([]byte(nil), data...), Stats: c.stats(res)}, nil
 }
+
+// leftoverFlush is a statement whose own output is nothing.
+var leftoverFlush = []byte("SELECT 1 FORMAT Null\x00")
+
+// discardLeftover drops output a failed statement left behind. The engine
+// keeps what a statement formatted before it failed (for JSON, a whole
+// document closed by the failure) and hands it out at the front of the next
+// statement's result on the connection; a statement that outputs nothing
+// takes it away instead. Called with c.mu held.
+func (c *Conn) discardLeftover() {
+	a := c.e.api
+	res := a.queryN(c.conn, unsafe.Pointer(&leftoverFlush[0]), uintptr(len(leftoverFlush)-1), unsafe.Pointer(&nullFormat[0]), uintptr(len(nullFormat)-1))
+	runtime.KeepAlive(leftoverFlush)
+	if res != 0 {
+		a.destroyResult(res)
+	}
+}
+
+var nullFormat = []byte("Null\x00")
 
 // Stream is a running query whose output is fetched chunk by chunk. It holds
 // its connection until Close.
@@ -222,14 +248,10 @@ func (s *Stream) Next() ([]byte, error) {
 		if err := s.c.resultErr(chunk); err != nil {
 			a.destroyResult(chunk)
 			s.done = true
+			s.c.discardLeftover()
 			return nil, err
 		}
-		st := s.c.stats(chunk)
-		s.stats.RowsRead += st.RowsRead
-		s.stats.BytesRead += st.BytesRead
-		s.stats.RowsWritten += st.RowsWritten
-		s.stats.BytesWritten += st.BytesWritten
-		s.stats.Elapsed += st.Elapsed
+		s.stats.add(s.c.stats(chunk))
 		n := a.resultLength(chunk)
 		if n == 0 {
 			a.destroyResult(chunk)

@@ -92,6 +92,45 @@ func TestStreamErrorMidway(t *testing.T) {
 	assert.Equal(t, "3\n", text(t, c, "SELECT 3"))
 }
 
+// A statement that fails after it began formatting its output leaves nothing
+// behind: the engine would hand that output to the next statement on the
+// connection, at the front of its own.
+func TestFailedQueryLeavesNoOutputBehind(t *testing.T) {
+	t.Parallel()
+	c := newConn(t)
+	const failing = "SELECT number, throwIf(number = 5) FROM numbers(10) FORMAT JSON SETTINGS max_block_size = 2"
+	_, err := c.Query(failing, "TabSeparated")
+	require.Error(t, err)
+	assert.Equal(t, 395, chdb.CodeOf(err))
+	assert.Equal(t, "1\n", text(t, c, "SELECT 1"))
+
+	s, err := c.Stream(failing, "TabSeparated")
+	require.NoError(t, err)
+	for {
+		b, err := s.Next()
+		if err != nil {
+			break
+		}
+		require.NotNil(t, b, "the stream ended without the error")
+	}
+	s.Close()
+	assert.Equal(t, "2\n", text(t, c, "SELECT 2"))
+}
+
+// Stats tell what was read from storage apart from what the result holds,
+// as ClickHouse's read_rows and result_rows do.
+func TestQueryStats(t *testing.T) {
+	t.Parallel()
+	c := newConn(t)
+	res, err := c.Query("SELECT sum(number) FROM numbers(1000)", "TabSeparated")
+	require.NoError(t, err)
+	assert.Equal(t, "499500\n", string(res.Data))
+	assert.Equal(t, uint64(1000), res.RowsRead)
+	assert.Equal(t, uint64(8000), res.BytesRead)
+	assert.Equal(t, uint64(1), res.ResultRows)
+	assert.Equal(t, uint64(0), res.RowsWritten)
+}
+
 func TestInsert(t *testing.T) {
 	t.Parallel()
 	c := newConn(t)

@@ -22,6 +22,8 @@ type Options struct {
 	Settings map[string]string
 	// PoolSize is how many connections serve parallel work; default 4.
 	PoolSize int
+	// Memory bounds the engine's memory (see confine.go).
+	Memory Memory
 }
 
 // Engine is the embedded ClickHouse engine of this process. It keeps one
@@ -30,6 +32,7 @@ type Options struct {
 type Engine struct {
 	api      *api
 	opts     Options
+	config   string // the server configuration file the engine runs with
 	primary  *Conn
 	pool     chan *Conn
 	mu       sync.Mutex
@@ -68,7 +71,11 @@ func Open(opts Options) (*Engine, error) {
 	if opts.PoolSize <= 0 {
 		opts.PoolSize = 4
 	}
-	e := &Engine{api: a, opts: opts, poolSize: opts.PoolSize, pool: make(chan *Conn, opts.PoolSize)}
+	config, err := writeServerConfig(opts.DataPath, opts.Memory)
+	if err != nil {
+		return nil, fmt.Errorf("chdb: confine the engine: %w", err)
+	}
+	e := &Engine{api: a, opts: opts, config: config, poolSize: opts.PoolSize, pool: make(chan *Conn, opts.PoolSize)}
 	e.primary, err = e.connect(nil)
 	if err != nil {
 		return nil, err
@@ -96,7 +103,7 @@ func (e *Engine) NewConn(settings map[string]string) (*Conn, error) {
 var ErrClosed = errors.New("chdb: engine closed")
 
 func (e *Engine) connect(extra map[string]string) (*Conn, error) {
-	args := []string{"chdb", "--path=" + e.opts.DataPath}
+	args := []string{"chdb", "--path=" + e.opts.DataPath, "--config-file=" + e.config}
 	merged := map[string]string{}
 	for k, v := range e.opts.Settings {
 		merged[k] = v

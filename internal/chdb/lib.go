@@ -42,6 +42,8 @@ type api struct {
 	resultElapsed           func(res uintptr) float64
 	resultRowsRead          func(res uintptr) uint64
 	resultBytesRead         func(res uintptr) uint64
+	resultStorageRowsRead   func(res uintptr) uint64
+	resultStorageBytesRead  func(res uintptr) uint64
 	resultRowsWritten       func(res uintptr) uint64
 	resultBytesWritten      func(res uintptr) uint64
 	resultError             func(res uintptr) unsafe.Pointer
@@ -128,6 +130,8 @@ func load(path string) (*api, error) {
 			"chdb_result_elapsed":              &a.resultElapsed,
 			"chdb_result_rows_read":            &a.resultRowsRead,
 			"chdb_result_bytes_read":           &a.resultBytesRead,
+			"chdb_result_storage_rows_read":    &a.resultStorageRowsRead,
+			"chdb_result_storage_bytes_read":   &a.resultStorageBytesRead,
 			"chdb_result_rows_written":         &a.resultRowsWritten,
 			"chdb_result_bytes_written":        &a.resultBytesWritten,
 			"chdb_result_error":                &a.resultError,

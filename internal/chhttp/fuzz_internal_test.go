@@ -39,6 +39,10 @@ func FuzzScanStatement(f *testing.F) {
 		"CREATE TEMPORARY TABLE t (a UInt8)",
 		"(SELECT 1) FORMAT JSON",
 		"SELECT \"FORMAT\" FORMAT \"JSON\"",
+		"SELECT 1 INTO OUTFILE 'x' FORMAT CSV",
+		"SELECT 1; SELECT 2",
+		"SELECT 1; -- end\n;",
+		"INSERT INTO outfile VALUES (1)",
 	} {
 		f.Add(s)
 	}
@@ -56,6 +60,21 @@ func FuzzScanStatement(f *testing.F) {
 			require.Contains(t, sql[st.formatAt:], st.format)
 		} else {
 			require.Empty(t, st.format)
+		}
+		require.GreaterOrEqual(t, st.end, 0)
+		require.LessOrEqual(t, st.end, len(sql))
+		if st.end < len(sql) {
+			require.Equal(t, byte(';'), sql[st.end])
+			require.Equal(t, !onlyBlanks(sql[st.end+1:]), st.more)
+		} else {
+			require.False(t, st.more)
+		}
+		if st.formatAt >= 0 && st.dataAt < 0 {
+			require.Less(t, st.formatAt, st.end)
+		}
+		if st.outfile {
+			require.Contains(t, strings.ToUpper(sql), "OUTFILE")
+			require.False(t, st.redirectable())
 		}
 		if st.dataAt >= 0 {
 			require.Equal(t, "INSERT", st.keyword)

@@ -352,25 +352,29 @@ func TestHTTPCORS(t *testing.T) {
 	srv := chdbtest.HTTP(t)
 	req, err := http.NewRequest(http.MethodOptions, srv.URL+"/?add_http_cors_header=1", nil)
 	require.NoError(t, err)
-	req.Header.Set("Origin", "http://localhost:8080")
+	req.Header.Set("Origin", chdbtest.AllowedOrigin)
 	req.Header.Set("Access-Control-Request-Method", "POST")
 	req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	_ = res.Body.Close()
 	assert.Less(t, res.StatusCode, 300)
-	assert.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, chdbtest.AllowedOrigin, res.Header.Get("Access-Control-Allow-Origin"), "the allowed origin, never *")
 	assert.Contains(t, strings.ToLower(res.Header.Get("Access-Control-Allow-Headers")), "authorization")
 	assert.Contains(t, res.Header.Get("Access-Control-Allow-Methods"), "POST")
 
-	res, body := post(t, url.Values{"add_http_cors_header": {"1"}}, "SELECT 1", http.Header{"Origin": {"http://localhost:8080"}})
+	res, body := post(t, url.Values{"add_http_cors_header": {"1"}}, "SELECT 1", http.Header{"Origin": {chdbtest.AllowedOrigin}})
 	require.Equal(t, http.StatusOK, res.StatusCode, body)
-	assert.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, chdbtest.AllowedOrigin, res.Header.Get("Access-Control-Allow-Origin"))
 	assert.Contains(t, res.Header.Get("Access-Control-Expose-Headers"), "X-ClickHouse-Summary")
 	// Errors must be readable from the page too.
-	res, body = post(t, url.Values{"add_http_cors_header": {"1"}}, "SELEC 1", nil)
+	res, body = post(t, url.Values{"add_http_cors_header": {"1"}}, "SELEC 1", http.Header{"Origin": {chdbtest.AllowedOrigin}})
 	requireCHError(t, res, body, 62)
-	assert.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, chdbtest.AllowedOrigin, res.Header.Get("Access-Control-Allow-Origin"))
+	// Without an Origin (not a browser) no CORS header is needed.
+	res, body = post(t, url.Values{"add_http_cors_header": {"1"}}, "SELECT 1", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"))
 }
 
 func TestHTTPCompressionOfAnswers(t *testing.T) {

@@ -29,9 +29,12 @@ import (
 
 // Config configures the HTTP interface.
 type Config struct {
-	// Users maps user names to passwords. Empty means one user "default"
-	// with an empty password, as a fresh ClickHouse server has.
-	Users map[string]string
+	// Users are the users and their roles (see access.go). Empty means one
+	// admin "default" with an empty password, as a fresh ClickHouse server has.
+	Users map[string]User
+	// AllowedOrigins are the web origins whose pages may call the interface
+	// (CORS); a request from any other origin is refused.
+	AllowedOrigins []string
 	// MaxBodyBytes bounds a request body, on the wire and decompressed.
 	MaxBodyBytes int64
 	// MaxConns bounds statements running at once (each on its own engine
@@ -52,6 +55,8 @@ type Server struct {
 	displayName string
 	queries     atomic.Uint64
 	failures    atomic.Uint64
+	vetted      vetCache
+	memoryCap   string // the engine's per-query max_memory_usage
 
 	killMu   sync.Mutex
 	killConn *chdb.Conn // runs KILL QUERY for requests whose client went away
@@ -69,7 +74,7 @@ const maxQueryHead = 1 << 20
 // New creates a server over an open engine.
 func New(e *chdb.Engine, cfg Config) (*Server, error) {
 	if len(cfg.Users) == 0 {
-		cfg.Users = map[string]string{"default": ""}
+		cfg.Users = map[string]User{"default": {Role: RoleAdmin}}
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 256 << 20
@@ -88,6 +93,11 @@ func New(e *chdb.Engine, cfg Config) (*Server, error) {
 	parts := strings.Split(strings.TrimRight(string(r.Data), "\n"), "\t")
 	if len(parts) == 3 {
 		s.timezone, s.version, s.displayName = parts[0], parts[1], parts[2]
+	}
+	if r, err := e.Query(context.Background(), "SELECT getSetting('max_memory_usage')", "TabSeparatedRaw"); err == nil {
+		if v := strings.TrimSpace(string(r.Data)); v != "0" {
+			s.memoryCap = v
+		}
 	}
 	return s, nil
 }
@@ -125,9 +135,7 @@ func newHTTPError(code int, format string, args ...any) *httpError {
 // closes the connection without ending the body: middleware around it must
 // let that panic through.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cors(w, r)
-	if r.Method == http.MethodOptions {
-		w.WriteHeader(http.StatusNoContent)
+	if !s.allowOrigin(w, r) {
 		return
 	}
 	switch r.URL.Path {
@@ -164,21 +172,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// cors answers browsers: HyperDX's UI talks to ClickHouse straight from the page.
-func cors(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions || r.URL.Query().Get("add_http_cors_header") == "1" {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Allow-Headers", "origin, x-requested-with, x-clickhouse-format, x-clickhouse-user, x-clickhouse-key, Authorization, content-type, content-encoding, accept-encoding")
-		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
-		h.Set("Access-Control-Expose-Headers", "X-ClickHouse-Query-Id, X-ClickHouse-Summary, X-ClickHouse-Server-Display-Name, X-ClickHouse-Format, X-ClickHouse-Timezone, X-ClickHouse-Exception-Code, X-ClickHouse-Exception-Tag")
-		h.Set("Access-Control-Max-Age", "86400")
-	}
-}
-
 // request is a parsed query request.
 type request struct {
 	user, password string
+	role           Role
 	database       string
 	queryParam     string
 	queryID        string
@@ -197,6 +194,10 @@ type request struct {
 	sessionID      string
 	sessionTimeout time.Duration
 	sessionCheck   bool
+	// send_progress_in_http_headers=1: X-ClickHouse-Progress headers, at
+	// most one per progressInterval.
+	sendProgress     bool
+	progressInterval time.Duration
 }
 
 // paramsNotSettings are URL parameters the HTTP layer consumes itself.
@@ -296,6 +297,12 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 		case paramsNotSettings[name]:
 		case name == "enable_http_compression":
 			req.httpCompress = v == "1"
+		case name == "send_progress_in_http_headers":
+			req.sendProgress = v == "1"
+		case name == "http_headers_progress_interval_ms":
+			if n, err := strconv.ParseUint(v, 10, 31); err == nil {
+				req.progressInterval = time.Duration(n) * time.Millisecond
+			}
 		case name == "network_compression_method":
 			req.networkMethod = strings.ToUpper(v)
 		case settingsHandledHere[name]:
@@ -351,14 +358,14 @@ func (s *Server) parseRequest(w http.ResponseWriter, r *http.Request) (*request,
 }
 
 func (s *Server) authenticate(req *request) error {
-	want, ok := s.cfg.Users[req.user]
-	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(req.password)) != 1 {
+	u, ok := s.cfg.Users[req.user]
+	if !ok || subtle.ConstantTimeCompare([]byte(u.Password), []byte(req.password)) != 1 {
 		return newHTTPError(chdb.CodeAuthenticationFail, "%s: Authentication failed: password is incorrect, or there is no user with such name", req.user)
 	}
 	return nil
 }
 
-func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) (err error) {
 	req, err := s.parseRequest(w, r)
 	if err != nil {
 		return err
@@ -368,7 +375,11 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Set now so that error answers carry it too, as ClickHouse's do.
 	w.Header().Set("X-ClickHouse-Query-Id", req.queryID)
+	defer func() { err = asUser(err, req.user) }()
 	if err := s.authenticate(req); err != nil {
+		return err
+	}
+	if err := s.authorize(req, r.Method); err != nil {
 		return err
 	}
 
@@ -385,6 +396,9 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	st := scanStatement(string(head))
 	if len(strings.TrimSpace(string(head))) == 0 {
 		return newHTTPError(chdb.CodeSyntaxError, "Empty query")
+	}
+	if err := st.refuse(string(head)); err != nil {
+		return err
 	}
 
 	ctx := r.Context()
@@ -438,6 +452,9 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	if st.keyword == "INSERT" && st.dataAt >= 0 {
+		if err := s.vet(conn.Conn, req, string(head[:st.dataAt])); err != nil {
+			return err
+		}
 		data := io.MultiReader(bytes.NewReader(head[st.dataAt:]), in)
 		return s.streamInsert(ctx, w, req, conn.Conn, string(head[:st.formatAt]), st.format, data, &broken)
 	}
@@ -447,6 +464,15 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 		return bodyError(err, "read query")
 	}
 	sqlBytes := append(head, rest...)
+	if len(rest) > 0 {
+		st = scanStatement(string(sqlBytes))
+		if err := st.refuse(string(sqlBytes)); err != nil {
+			return err
+		}
+	}
+	if err := s.vet(conn.Conn, req, string(sqlBytes)); err != nil {
+		return err
+	}
 	format := st.format
 	if format == "" {
 		format = req.defaultFormat
@@ -454,26 +480,14 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	if format == "" {
 		format = "TabSeparated"
 	}
-	return s.streamQuery(ctx, w, req, conn.Conn, string(sqlBytes), format, producesOutput(st.keyword), &broken)
+	return s.streamQuery(ctx, w, req, conn.Conn, string(sqlBytes), st, format, &broken)
 }
 
 // killStatement cancels the statement running on the connection tagged tag.
 // KILL … ASYNC only flags the statement: it returns at once, and the
 // statement's own connection sees the cancellation at its next check.
 func (s *Server) killStatement(tag string) {
-	s.killMu.Lock()
-	defer s.killMu.Unlock()
-	if s.killConn == nil {
-		c, err := s.engine.NewConn(nil)
-		if err != nil {
-			return
-		}
-		s.killConn = c
-	}
-	if _, err := s.killConn.Query("KILL QUERY WHERE Settings['log_comment'] = "+quoteString(tag)+" ASYNC", "TabSeparated"); err != nil {
-		s.killConn.Close()
-		s.killConn = nil
-	}
+	s.control("KILL QUERY WHERE Settings['log_comment'] = " + quoteString(tag) + " ASYNC")
 }
 
 func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql, format string, data io.Reader, broken *bool) error {
@@ -505,6 +519,8 @@ func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *r
 	if err != nil {
 		return err
 	}
+	// An INSERT's result is what it wrote, as ClickHouse reports it.
+	stats.ResultRows, stats.ResultBytes = stats.RowsWritten, stats.BytesWritten
 	s.writeHeaders(w, req, "", stats)
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -514,21 +530,26 @@ func (s *Server) streamInsert(ctx context.Context, w http.ResponseWriter, req *r
 // was written into a response that had already started.
 var errAbortResponse = errors.New("response aborted after a mid-stream exception")
 
-func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql, format string, hasOutput bool, broken *bool) error {
-	var src chunkSource
-	if hasOutput {
-		stream, err := conn.Stream(sql, format, req.params...)
-		if isStreamingUnsupported(err) {
-			hasOutput = false
-		} else if err != nil {
+func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *request, conn *chdb.Conn, sql string, st statement, format string, broken *bool) error {
+	hasOutput := producesOutput(st.keyword)
+	var (
+		src      chunkSource
+		progress *progressHeaders
+	)
+	if hasOutput && st.redirectable() {
+		// One result per statement, in any format (formats.go).
+		o, err := s.startOutput(conn, sql, st, format, req.params)
+		if err != nil {
 			return err
-		} else {
-			defer stream.Close()
-			src = stream
 		}
-	}
-	if !hasOutput {
-		// DDL and the like cannot stream; run them whole.
+		defer o.Close()
+		src = o
+		if req.sendProgress {
+			progress = s.startProgressHeaders(o.marker(), req.progressInterval)
+			defer progress.finish(nil)
+		}
+	} else {
+		// DDL and the like have little or no output; run them whole.
 		res, err := conn.Query(sql, format, req.params...)
 		if err != nil {
 			return err
@@ -555,17 +576,21 @@ func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *re
 		if chunk == nil {
 			break
 		}
+		if !req.waitEnd && held.size+len(chunk) >= req.bufferSize {
+			// The buffer is full: the status goes now, then what is held,
+			// then this chunk (a block of a Native result can be larger
+			// than the buffer: it is not copied).
+			break
+		}
 		if err := held.write(chunk); err != nil {
 			return err
-		}
-		if !req.waitEnd && held.size >= req.bufferSize {
-			break
 		}
 		if ctx.Err() != nil {
 			*broken = true
 			return newHTTPError(chdb.CodeQueryWasCancelled, "the client went away")
 		}
 	}
+	progress.finish(w.Header())
 	if chunk == nil && held.size == 0 && !hasOutput {
 		s.writeHeaders(w, req, "", src.Stats())
 		w.WriteHeader(http.StatusOK)
@@ -592,6 +617,11 @@ func (s *Server) streamQuery(ctx context.Context, w http.ResponseWriter, req *re
 	}
 	if err := held.writeTo(out); err != nil {
 		return fail(err)
+	}
+	if len(chunk) > 0 {
+		if _, err := out.Write(chunk); err != nil {
+			return fail(err)
+		}
 	}
 	for chunk != nil {
 		if chunk, err = src.Next(); err != nil {
@@ -682,9 +712,7 @@ func (s *Server) writeHeaders(w http.ResponseWriter, req *request, format string
 	} else {
 		h.Set("Content-Type", "text/plain; charset=UTF-8")
 	}
-	h.Set("X-ClickHouse-Summary", fmt.Sprintf(
-		`{"read_rows":"%d","read_bytes":"%d","written_rows":"%d","written_bytes":"%d","total_rows_to_read":"0","result_rows":"%d","result_bytes":"%d","elapsed_ns":"%d"}`,
-		st.RowsRead, st.BytesRead, st.RowsWritten, st.BytesWritten, st.RowsWritten, st.BytesWritten, int64(st.Elapsed*1e9)))
+	h.Set("X-ClickHouse-Summary", progress{Stats: st}.json())
 	h.Set("Keep-Alive", "timeout=10")
 }
 
@@ -903,11 +931,4 @@ func (w *wholeResult) Next() ([]byte, error) {
 	return w.res.Data, nil
 }
 
-func (w *wholeResult) Stats() chdb.Stats {
-	return chdb.Stats{Elapsed: w.res.Elapsed, RowsRead: w.res.RowsRead, BytesRead: w.res.BytesRead, RowsWritten: w.res.RowsWritten, BytesWritten: w.res.BytesWritten}
-}
-
-func isStreamingUnsupported(err error) bool {
-	var ce *chdb.Error
-	return errors.As(err, &ce) && ce.Code == chdb.CodeBadArguments && strings.Contains(ce.Message, "Streaming query is not supported")
-}
+func (w *wholeResult) Stats() chdb.Stats { return w.res.Stats }

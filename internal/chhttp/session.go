@@ -78,7 +78,10 @@ func (s *Server) leaseSession(ctx context.Context, req *request) (*pooledConn, f
 			expired = append(expired, ss)
 		}
 	}
-	sess := t.m[req.sessionID]
+	// Sessions are the user's own: another user naming the same id gets
+	// another session, as on a ClickHouse server.
+	key := req.user + "\x00" + req.sessionID
+	sess := t.m[key]
 	switch {
 	case sess == nil && req.sessionCheck:
 		t.mu.Unlock()
@@ -89,8 +92,8 @@ func (s *Server) leaseSession(ctx context.Context, req *request) (*pooledConn, f
 		closeSessions(expired)
 		return nil, nil, newHTTPError(chdb.CodeTimeoutExceeded, "too many open sessions (%d): end some, or let them time out", maxSessions)
 	case sess == nil:
-		sess = &session{id: req.sessionID}
-		t.m[req.sessionID] = sess
+		sess = &session{id: key}
+		t.m[key] = sess
 	}
 	if !sess.busy.TryLock() {
 		t.mu.Unlock()

@@ -16,6 +16,9 @@ type statement struct {
 	formatAt  int      // offset of the FORMAT keyword, -1 when absent
 	dataAt    int      // INSERT … FORMAT x: offset of the first data byte; -1 otherwise
 	truncated bool     // the scan reached the end of the text inside a token
+	end       int      // offset where the first statement ends: its semicolon, or the end of the text
+	more      bool     // another statement follows the first
+	outfile   bool     // a top-level INTO OUTFILE clause
 }
 
 // leadingWords is how many top-level words statement.words keeps.
@@ -31,8 +34,9 @@ const leadingWords = 4
 // follows it that is not a keyword, and — outside INSERT, where data follows
 // — when the name ends the statement or is followed by its SETTINGS clause.
 func scanStatement(sql string) statement {
-	st := statement{formatAt: -1, dataAt: -1}
+	st := statement{formatAt: -1, dataAt: -1, end: len(sql)}
 	depth := 0
+	prev := ""  // the previous top-level word
 	fmtKw := -1 // offset of a FORMAT word awaiting its name
 	var (
 		cand   string // a FORMAT clause awaiting confirmation by what follows it
@@ -111,10 +115,12 @@ func scanStatement(sql string) statement {
 			i++
 			fmtKw = -1
 		case c == ';':
-			// End of the first statement; anything after is not our concern.
+			// End of the first statement.
 			if depth == 0 && candAt >= 0 {
 				st.format, st.formatAt = cand, candAt
 			}
+			st.end = i
+			st.more = !onlyBlanks(sql[i+1:])
 			return st
 		case isIdentStart(c):
 			j := i + 1
@@ -134,6 +140,10 @@ func scanStatement(sql string) statement {
 				continue
 			}
 			token(upper)
+			if prev == "INTO" && upper == "OUTFILE" && st.keyword != "INSERT" {
+				st.outfile = true
+			}
+			prev = upper
 			switch {
 			case fmtKw >= 0 && upper != "FORMAT" && !notFormatName[upper]:
 				if st.keyword == "INSERT" {
@@ -162,6 +172,34 @@ func scanStatement(sql string) statement {
 		st.format, st.formatAt = cand, candAt
 	}
 	return st
+}
+
+// onlyBlanks reports whether s holds nothing but whitespace, comments and
+// semicolons.
+func onlyBlanks(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == ';':
+			i++
+		case c == '-' && i+1 < len(s) && s[i+1] == '-',
+			c == '#' && i+1 < len(s) && (s[i+1] == '!' || s[i+1] == ' '):
+			j := strings.IndexByte(s[i:], '\n')
+			if j < 0 {
+				return true
+			}
+			i += j + 1
+		case c == '/' && i+1 < len(s) && s[i+1] == '*':
+			j := skipBlockComment(s, i)
+			if j < 0 {
+				return false
+			}
+			i = j
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // notFormatName lists keywords that may follow an identifier named format

@@ -88,3 +88,56 @@ func BenchmarkNormalizeAdversarial(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTemplatingReplay is the whole templating step of the pipeline
+// on the public Loghub samples replayed 100 times, one goroutine: today's
+// stateless Normalize, and the Miner (Normalize, then the parse cache or the
+// parse tree) starting empty on each op. lines/s is per core.
+func BenchmarkTemplatingReplay(b *testing.B) {
+	lines := benchCorpus(b)
+	const replays = 100
+	b.Run("normalize", func(b *testing.B) {
+		for range b.N {
+			for range replays {
+				for _, l := range lines {
+					hashSink += Normalize(l).Hash
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*replays*len(lines))/b.Elapsed().Seconds(), "lines/s")
+	})
+	b.Run("miner", func(b *testing.B) {
+		for range b.N {
+			m := NewMiner(MinerConfig{})
+			for range replays {
+				for _, l := range lines {
+					hashSink += m.Add(l).Hash
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*replays*len(lines))/b.Elapsed().Seconds(), "lines/s")
+	})
+}
+
+// BenchmarkMinerUnique is the miner on lines it has never seen (every
+// line misses the parse cache, and ends in a word never seen): a flood of
+// unique lines.
+func BenchmarkMinerUnique(b *testing.B) {
+	lines := benchCorpus(b)
+	m := NewMiner(MinerConfig{})
+	b.ReportAllocs()
+	for i := range b.N {
+		hashSink += m.Add(lines[i%len(lines)] + " " + letters(i)).Hash
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// letters spells n in base 26 with the letters a-z: a word no mask takes
+// for a value.
+func letters(n int) string {
+	b := []byte{'q'}
+	for ; n > 0; n /= 26 {
+		b = append(b, byte('a'+n%26))
+	}
+	return string(b)
+}

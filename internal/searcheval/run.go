@@ -331,6 +331,9 @@ func connect(ctx context.Context, o Options) (*mcp.Server, *sdk.ClientSession, e
 	cfg.ClickHouse.Host = u.Hostname()
 	cfg.ClickHouse.Port = port
 	cfg.ClickHouse.Database = o.Database
+	// The engines Run is pointed at (the test engine, RunStandalone's)
+	// have the "default" user of a fresh server.
+	cfg.ClickHouse.User, cfg.ClickHouse.Password = "default", ""
 	cfg.Embedder = o.Embedder
 	srv, err := mcp.New(cfg)
 	if err != nil {
@@ -451,7 +454,10 @@ func templateDocs(ctx context.Context, o Options, docs []Doc) (map[string][]stri
 		return nil, err
 	}
 	defer conn.Close()
-	rows, err := conn.Query(ctx, "SELECT DISTINCT TraceId, toString(template_hash) FROM logs_with_embeddings")
+	// A template that generalised into another (the template miner) is
+	// answered as the one it became.
+	rows, err := conn.Query(ctx, `SELECT DISTINCT l.TraceId, toString(if(a.canonical_hash = 0, l.template_hash, a.canonical_hash))
+		FROM logs_with_embeddings AS l LEFT JOIN log_template_canonical AS a ON a.template_hash = l.template_hash`)
 	if err != nil {
 		return nil, fmt.Errorf("read the documents' templates: %w", err)
 	}

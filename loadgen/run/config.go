@@ -153,6 +153,7 @@ func ParsePercent(s string) (float64, error) {
 func Defaults() Config {
 	return Config{
 		Target:         "http://127.0.0.1:8080",
+		Admin:          "http://127.0.0.1:8085",
 		Rate:           5,
 		Concurrency:    32,
 		Seed:           1,
@@ -192,7 +193,9 @@ func (c Config) FaultsEnabled() bool { return c.Faults.Enabled == nil || *c.Faul
 
 func (c Config) exclusive() bool { return c.Faults.Exclusive == nil || *c.Faults.Exclusive }
 
-// AdminURL is the base URL of the fault admin API.
+// AdminURL is the base URL of the fault admin API: the shop serves it on a
+// port of its own (sampleapp --admin, 127.0.0.1:8085); an empty admin means
+// the target serves it (sampleapp --admin-on-service-ports).
 func (c Config) AdminURL() string {
 	if c.Admin != "" {
 		return strings.TrimRight(c.Admin, "/")

@@ -28,7 +28,7 @@ func TestDefaultConfig(t *testing.T) {
 	}
 	assert.InDelta(t, 0.05, float64(cfg.Scenarios[0].TriggerRate), 1e-9)
 	assert.Equal(t, 60*time.Second, cfg.Scenarios[0].Window.D())
-	assert.Equal(t, "http://127.0.0.1:8080", cfg.AdminURL())
+	assert.Equal(t, "http://127.0.0.1:8085", cfg.AdminURL(), "the shop's admin port, not its frontend")
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -45,6 +45,7 @@ func TestRunAgainstShop(t *testing.T) {
 	cfg, err := run.Load("../config.yaml")
 	require.NoError(t, err)
 	cfg.Target = shop.FrontendURL()
+	cfg.Admin = shop.AdminURL() // its own port, not the frontend's
 	cfg.Rate = 15
 	cfg.Concurrency = 24
 	cfg.Duration = run.Duration(5 * time.Second)

@@ -3,8 +3,11 @@ package embeddingprocessor
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 )
@@ -28,13 +31,44 @@ type LogsConfig struct {
 	// IncludeExceptions also embeds records of any severity that carry
 	// exception.type or exception.message attributes.
 	IncludeExceptions bool `mapstructure:"include_exceptions"`
-	// MaxBodyBytes truncates bodies before templating.
+	// MaxBodyBytes truncates bodies (on a UTF-8 boundary) before
+	// templating; the miner then keeps at most 1 KiB of the masked text.
 	MaxBodyBytes int `mapstructure:"max_body_bytes"`
 	// KeepAttributes passes the selected records on with all their
 	// attributes. When false, only their exception.* attributes go with
 	// them (the others are counted as dropped): copying attributes that no
 	// consumer downstream reads is most of the cost of copying a record.
 	KeepAttributes bool `mapstructure:"keep_attributes"`
+	// Templates tunes the online template miner and where its state lives.
+	Templates TemplatesConfig `mapstructure:"templates"`
+}
+
+// TemplatesConfig tunes the online template miner (logtemplate.Miner).
+type TemplatesConfig struct {
+	// MaxTemplates bounds the templates held in memory; the least recently
+	// matched is evicted to make room.
+	MaxTemplates int `mapstructure:"max_templates"`
+	// MaxValues is how many distinct words a position of a template may
+	// take before it becomes <*>.
+	MaxValues int `mapstructure:"max_values"`
+	// Similarity is the least share of a template's words a line must
+	// share to join it.
+	Similarity float64 `mapstructure:"similarity"`
+	// Store keeps the miner's state in ClickHouse; without an endpoint
+	// templates live in memory only and generalised templates are not
+	// re-pointed for readers.
+	Store TemplateStoreConfig `mapstructure:"store"`
+}
+
+// TemplateStoreConfig locates the database of the clickhouse_vector
+// exporter, whose log_templates the miner learns from at start and every
+// sync_interval, and into whose log_template_aliases it writes.
+type TemplateStoreConfig struct {
+	Endpoint     string              `mapstructure:"endpoint"`
+	Username     string              `mapstructure:"username"`
+	Password     configopaque.String `mapstructure:"password"`
+	Database     string              `mapstructure:"database"`
+	SyncInterval time.Duration       `mapstructure:"sync_interval"`
 }
 
 // TracesConfig tunes the online anomaly model (tracesummary.ModelConfig
@@ -68,7 +102,9 @@ type TracesConfig struct {
 func createDefaultConfig() *Config {
 	return &Config{
 		Embedder: embed.DefaultConfig(),
-		Logs:     LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192, KeepAttributes: true},
+		Logs: LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192, KeepAttributes: true,
+			Templates: TemplatesConfig{MaxTemplates: 10000, MaxValues: 3, Similarity: 0.5,
+				Store: TemplateStoreConfig{Username: "default", Database: "agentic_otel", SyncInterval: 30 * time.Second}}},
 		Traces: TracesConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
 			ShortWindow: 30 * time.Second, LongWindow: 15 * time.Minute, MaxPaths: 16384,
 			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000,
@@ -90,6 +126,17 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Logs.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("logs.max_body_bytes must be positive"))
+	}
+	if tc := cfg.Logs.Templates; tc.MaxTemplates <= 0 || tc.MaxValues <= 0 || tc.Similarity <= 0 || tc.Similarity > 1 {
+		errs = append(errs, errors.New("logs.templates: max_templates and max_values must be positive and similarity within (0, 1]"))
+	}
+	if st := cfg.Logs.Templates.Store; st.Endpoint != "" {
+		if u, err := url.Parse(st.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("logs.templates.store.endpoint %q must be an http:// or https:// URL of ClickHouse's HTTP interface (or empty to keep templates in memory only)", st.Endpoint))
+		}
+		if st.Database == "" || st.SyncInterval <= 0 {
+			errs = append(errs, errors.New("logs.templates.store: database must be set and sync_interval positive"))
+		}
 	}
 	t := cfg.Traces
 	if t.MinSamples < 0 || t.RetryRun < 0 || t.MaxOperations < 0 || t.MaxPaths < 0 || t.LateSpanMaxSpans < 0 || t.MaxSessions < 0 {

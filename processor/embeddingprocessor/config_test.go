@@ -3,6 +3,7 @@ package embeddingprocessor
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,7 +24,9 @@ func TestLoadConfig(t *testing.T) {
 	custom.Embedder.Model = "text-embedding-3-small"
 	custom.Embedder.BaseURL = "http://127.0.0.1:11434/v1"
 	custom.Embedder.Dims = 1536
-	custom.Logs = LogsConfig{MinSeverity: "WARN", IncludeExceptions: false, MaxBodyBytes: 2048, KeepAttributes: false}
+	custom.Logs = LogsConfig{MinSeverity: "WARN", IncludeExceptions: false, MaxBodyBytes: 2048, KeepAttributes: false,
+		Templates: TemplatesConfig{MaxTemplates: 500, MaxValues: 4, Similarity: 0.6, Store: TemplateStoreConfig{
+			Endpoint: "http://127.0.0.1:8123", Username: "writer", Password: "pw", Database: "obs", SyncInterval: 10 * time.Second}}}
 	custom.Traces.MinSamples = 50
 	custom.Traces.LatencyZ = 4
 
@@ -35,6 +38,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), want: createDefaultConfig()},
 		{id: component.NewIDWithName(metadata.Type, "custom"), want: custom},
 		{id: component.NewIDWithName(metadata.Type, "bad_severity"), wantErr: `logs.min_severity "LOUD"`},
+		{id: component.NewIDWithName(metadata.Type, "bad_templates"), wantErr: `logs.templates.store.endpoint "127.0.0.1:8123" must be an http:// or https:// URL`},
 	} {
 		t.Run(tt.id.String(), func(t *testing.T) {
 			cfg := createDefaultConfig()

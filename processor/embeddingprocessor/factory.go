@@ -2,6 +2,7 @@ package embeddingprocessor
 
 import (
 	"context"
+	"errors"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -27,8 +28,10 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	if err != nil {
 		return nil, err
 	}
+	p.templates = newTemplates(p.cfg.Logs.Templates, set.Logger)
 	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs, capabilities,
-		processorhelper.WithShutdown(p.shutdown))
+		processorhelper.WithStart(p.templates.start),
+		processorhelper.WithShutdown(func(ctx context.Context) error { return errors.Join(p.templates.shutdown(ctx), p.shutdown(ctx)) }))
 }
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {

@@ -18,7 +18,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
-	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/tracesummary"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
 	"github.com/otelcol-agentic/otelcol-agentic/processor/embeddingprocessor/internal/metadata"
@@ -31,6 +30,7 @@ type embedder struct {
 	model       *tracesummary.Model
 	recent      *tracesummary.Recent
 	minSeverity int32
+	templates   *templates // logs only
 
 	embedded, skippedEmpty, failures, traces, anomalies, revised metric.Int64Counter
 
@@ -190,7 +190,7 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 				}
 				out := outSL.AppendEmpty()
 				p.copyRecord(lr, out)
-				res := logtemplate.Normalize(truncate(text, p.cfg.Logs.MaxBodyBytes))
+				res := p.templates.add(truncate(text, p.cfg.Logs.MaxBodyBytes))
 				attrs := out.Attributes()
 				// Room for the template, its hash, the model and the vector:
 				// one allocation instead of the map growing by steps.

@@ -2,6 +2,7 @@ package rrwebreceiver
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,8 +71,9 @@ func (c *sessionCounters) evict(now time.Time) {
 	}
 }
 
-// batchToLogs turns a plain rrweb batch into session logs.
-func batchToLogs(b rrweb.Batch, counters *sessionCounters) plog.Logs {
+// batchToLogs turns a plain rrweb batch into session logs, scrubbed of
+// typed text.
+func batchToLogs(b rrweb.Batch, counters *sessionCounters, scrubber *rrweb.Scrubber) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	res := rl.Resource().Attributes()
@@ -96,7 +98,7 @@ func batchToLogs(b rrweb.Batch, counters *sessionCounters) plog.Logs {
 	bodies := make([][]string, len(b.Events))
 	records := 0
 	for i, e := range b.Events {
-		raw, _ := rrweb.Scrub(e)
+		raw, _ := scrubber.Scrub(b.SessionID, e)
 		bodies[i] = rrweb.Chunks(string(raw), rrweb.MaxChunkBytes)
 		records += len(bodies[i])
 	}
@@ -128,11 +130,24 @@ type normalizeOptions struct {
 	userAgent  string
 	maxRecords int
 	counters   *sessionCounters
+	scrubber   *rrweb.Scrubber
 }
 
 type normalized struct {
 	logs     plog.Logs
 	rejected int // records that are not session replay records
+	// incomplete are chunks of events whose other chunks the request did
+	// not hold: an event is scrubbed whole, so they are not stored.
+	incomplete int
+}
+
+// pendingEvent gathers the chunks of one event within a request.
+type pendingEvent struct {
+	dst     plog.ScopeLogs
+	session string
+	where   string
+	total   int64
+	chunks  map[int64]plog.LogRecord
 }
 
 // Largest rr-web.total-chunks accepted: 1024 chunks of 950 KiB is far
@@ -142,9 +157,11 @@ const maxTotalChunks = 1024
 // normalizeLogs turns the OTLP logs of a session recorder into session
 // logs of the one shape HyperDX replays: rr-web.* as "1", "2", … strings,
 // rum.sessionId on the resource, scope rum.rr-web, no severity, time from
-// the event; single-chunk events are checked to be rrweb events, scrubbed
-// of typed text, and chunked if the sender did not. Records that are not
-// session records are counted, not kept. Errors are the sender's.
+// the event; events are checked to be rrweb events, scrubbed of typed text
+// (the chunks of a large event put together first), and chunked if the
+// sender did not. Records that are not session records, and chunks of
+// events the request does not hold whole, are counted, not kept. Errors
+// are the sender's.
 func normalizeLogs(in plog.Logs, opt normalizeOptions) (normalized, error) {
 	if opt.maxRecords > 0 && in.LogRecordCount() > opt.maxRecords {
 		return normalized{}, &requestError{status: http.StatusRequestEntityTooLarge,
@@ -153,6 +170,11 @@ func normalizeLogs(in plog.Logs, opt normalizeOptions) (normalized, error) {
 	}
 	out := normalized{logs: plog.NewLogs()}
 	now := pcommon.NewTimestampFromTime(time.Now())
+	scrubber := opt.scrubber
+	if scrubber == nil {
+		scrubber = rrweb.NewScrubber()
+	}
+	pending := map[string]*pendingEvent{}
 	for i := 0; i < in.ResourceLogs().Len(); i++ {
 		rl := in.ResourceLogs().At(i)
 		resAttrs := rl.Resource().Attributes()
@@ -201,38 +223,74 @@ func normalizeLogs(in plog.Logs, opt normalizeOptions) (normalized, error) {
 					dst.Scope().SetVersion(sl.Scope().Version())
 					bySession[session] = dst
 				}
-				if err := appendSessionRecord(dst, lr, session, where, now, opt.counters); err != nil {
+				chunk, total, err := chunkOf(lr.Attributes(), where)
+				if err != nil {
+					return normalized{}, err
+				}
+				if total == 1 {
+					if err := appendSessionRecord(dst, lr, lr.Body().AsString(), session, where, now, opt.counters, scrubber); err != nil {
+						return normalized{}, err
+					}
+					continue
+				}
+				key := session + "\x00" + attrString(lr.Attributes(), rrweb.AttrEvent)
+				p := pending[key]
+				if p == nil {
+					p = &pendingEvent{dst: dst, session: session, where: where, total: total, chunks: map[int64]plog.LogRecord{}}
+					pending[key] = p
+				}
+				if _, dup := p.chunks[chunk]; dup || p.total != total {
+					return normalized{}, badRequest("%s: chunk %d of %d of event %s of session %s comes twice, or disagrees on the number of chunks",
+						where, chunk, total, attrString(lr.Attributes(), rrweb.AttrEvent), session)
+				}
+				p.chunks[chunk] = lr
+				if int64(len(p.chunks)) < p.total {
+					continue
+				}
+				delete(pending, key)
+				var body strings.Builder
+				for c := int64(1); c <= p.total; c++ {
+					body.WriteString(p.chunks[c].Body().AsString())
+				}
+				if err := appendSessionRecord(p.dst, p.chunks[1], body.String(), p.session, p.where, now, opt.counters, scrubber); err != nil {
 					return normalized{}, err
 				}
 			}
 		}
 	}
+	for _, p := range pending {
+		out.incomplete += len(p.chunks)
+	}
 	return out, nil
 }
 
-func appendSessionRecord(dst plog.ScopeLogs, lr plog.LogRecord, session, where string, now pcommon.Timestamp, counters *sessionCounters) error {
-	attrs := lr.Attributes()
+// chunkOf reads a record's rr-web.chunk and rr-web.total-chunks (1 of 1
+// when it has neither).
+func chunkOf(attrs pcommon.Map, where string) (chunk, total int64, err error) {
 	chunk, hasChunk := attrNumber(attrs, rrweb.AttrChunk)
 	total, hasTotal := attrNumber(attrs, rrweb.AttrTotalChunks)
 	if !hasChunk && !hasTotal {
-		chunk, total = 1, 1
+		return 1, 1, nil
 	}
 	if total < 1 || total > maxTotalChunks || chunk < 1 || chunk > total {
-		return badRequest("%s: %s %s of %s %s is not a chunk number", where, rrweb.AttrChunk, attrString(attrs, rrweb.AttrChunk), rrweb.AttrTotalChunks, attrString(attrs, rrweb.AttrTotalChunks))
+		return 0, 0, badRequest("%s: %s %s of %s %s is not a chunk number", where, rrweb.AttrChunk, attrString(attrs, rrweb.AttrChunk), rrweb.AttrTotalChunks, attrString(attrs, rrweb.AttrTotalChunks))
 	}
-	body := lr.Body().AsString()
+	return chunk, total, nil
+}
+
+// appendSessionRecord appends one whole event (body) as session logs: lr
+// is its record (its first chunk's, when the sender chunked it).
+func appendSessionRecord(dst plog.ScopeLogs, lr plog.LogRecord, body, session, where string, now pcommon.Timestamp, counters *sessionCounters, scrubber *rrweb.Scrubber) error {
+	attrs := lr.Attributes()
 	ts := lr.Timestamp()
-	bodies := []string{body}
-	if total == 1 {
-		e, err := rrweb.Parse([]byte(body))
-		if err != nil {
-			return badRequest("%s: the body is not an rrweb event: %v", where, err)
-		}
-		raw, _ := rrweb.Scrub(e)
-		bodies = rrweb.Chunks(string(raw), rrweb.MaxChunkBytes)
-		if ts == 0 {
-			ts = pcommon.Timestamp(e.Timestamp * int64(time.Millisecond))
-		}
+	e, err := rrweb.Parse([]byte(body))
+	if err != nil {
+		return badRequest("%s: the body is not an rrweb event: %v", where, err)
+	}
+	raw, _ := scrubber.Scrub(session, e)
+	bodies := rrweb.Chunks(string(raw), rrweb.MaxChunkBytes)
+	if ts == 0 {
+		ts = pcommon.Timestamp(e.Timestamp * int64(time.Millisecond))
 	}
 	if ts == 0 {
 		ts = lr.ObservedTimestamp()
@@ -263,11 +321,7 @@ func appendSessionRecord(dst plog.ScopeLogs, lr plog.LogRecord, session, where s
 		out.SetSpanID(lr.SpanID())
 		out.SetFlags(lr.Flags())
 		out.Body().SetStr(b)
-		if len(bodies) > 1 {
-			putCounters(out.Attributes(), offset+int64(c), event, int64(c+1), int64(len(bodies)))
-		} else {
-			putCounters(out.Attributes(), offset, event, chunk, total)
-		}
+		putCounters(out.Attributes(), offset+int64(c), event, int64(c+1), int64(len(bodies)))
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func FuzzDecodeBatch(f *testing.F) {
 			}
 			return
 		}
-		ld := batchToLogs(b, newSessionCounters())
+		ld := batchToLogs(b, newSessionCounters(), rrweb.NewScrubber())
 		recs := records(ld)
 		if len(recs) < len(b.Events) {
 			t.Fatalf("%d records for %d events", len(recs), len(b.Events))

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -21,6 +23,9 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
 )
@@ -37,6 +42,8 @@ type rrwebReceiver struct {
 	set      receiver.Settings
 	obsrep   *receiverhelper.ObsReport
 	counters *sessionCounters
+	// scrubber masks typed text, knowing each session's editable nodes.
+	scrubber *rrweb.Scrubber
 	forget   func()
 
 	mu     sync.Mutex
@@ -59,7 +66,7 @@ func newReceiver(cfg *Config, set receiver.Settings, forget func()) (*rrwebRecei
 	if err != nil {
 		return nil, err
 	}
-	return &rrwebReceiver{cfg: cfg, set: set, obsrep: obsrep, counters: newSessionCounters(), forget: forget}, nil
+	return &rrwebReceiver{cfg: cfg, set: set, obsrep: obsrep, counters: newSessionCounters(), scrubber: rrweb.NewScrubber(), forget: forget}, nil
 }
 
 func (r *rrwebReceiver) setLogs(c consumer.Logs) {
@@ -216,12 +223,13 @@ func (r *rrwebReceiver) handleRRWeb(w http.ResponseWriter, req *http.Request) {
 	if batch.UserAgent == "" {
 		batch.UserAgent = req.UserAgent()
 	}
-	ld := batchToLogs(batch, r.counters)
+	ld := batchToLogs(batch, r.counters, r.scrubber)
 	ctx := r.obsrep.StartLogsOp(storeContext(req))
 	err = logs.ConsumeLogs(ctx, ld)
 	r.obsrep.EndLogsOp(ctx, "rrweb", ld.LogRecordCount(), err)
 	if err != nil {
-		writeJSONError(w, consumerStatus(err), "could not store the batch: "+err.Error())
+		code, msg := consumerStatus(w, err)
+		writeJSONError(w, code, "could not store the batch: "+msg)
 		return
 	}
 	r.set.Logger.Debug("rrweb batch", zap.String("session", batch.SessionID), zap.Int("events", len(batch.Events)))
@@ -284,7 +292,7 @@ func (r *rrwebReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	res, err := normalizeLogs(otlpReq.Logs(), normalizeOptions{
-		userAgent: req.UserAgent(), maxRecords: r.cfg.MaxEventsPerRequest, counters: r.counters,
+		userAgent: req.UserAgent(), maxRecords: r.cfg.MaxEventsPerRequest, counters: r.counters, scrubber: r.scrubber,
 	})
 	if err != nil {
 		writeStatus(w, enc, statusOf(err), err.Error())
@@ -295,16 +303,26 @@ func (r *rrwebReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 		err = logs.ConsumeLogs(ctx, res.logs)
 		r.obsrep.EndLogsOp(ctx, "otlp", res.logs.LogRecordCount(), err)
 		if err != nil {
-			writeStatus(w, enc, consumerStatus(err), "could not store the session logs: "+err.Error())
+			code, msg := consumerStatus(w, err)
+			writeStatus(w, enc, code, "could not store the session logs: "+msg)
 			return
 		}
 	}
 	resp := plogotlp.NewExportResponse()
+	var why []string
 	if res.rejected > 0 {
-		resp.PartialSuccess().SetRejectedLogRecords(int64(res.rejected))
-		resp.PartialSuccess().SetErrorMessage(fmt.Sprintf(
+		why = append(why, fmt.Sprintf(
 			"%d log records are not session replay records (no %s scope or %s attribute) and were dropped: send application logs to the OTLP receiver",
 			res.rejected, rrweb.ScopeName, rrweb.AttrEvent))
+	}
+	if res.incomplete > 0 {
+		why = append(why, fmt.Sprintf(
+			"%d chunks of events whose other chunks were not in the request were dropped: typed text is masked in whole events, so send all %s of an event in one request",
+			res.incomplete, rrweb.AttrTotalChunks))
+	}
+	if n := res.rejected + res.incomplete; n > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(int64(n))
+		resp.PartialSuccess().SetErrorMessage(strings.Join(why, "; "))
 	}
 	var msg []byte
 	if enc == encJSON {
@@ -360,7 +378,8 @@ func (r *rrwebReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
 		err = traces.ConsumeTraces(ctx, td)
 		r.obsrep.EndTracesOp(ctx, "otlp", n, err)
 		if err != nil {
-			writeStatus(w, enc, consumerStatus(err), "could not store the traces: "+err.Error())
+			code, msg := consumerStatus(w, err)
+			writeStatus(w, enc, code, "could not store the traces: "+msg)
 			return
 		}
 	}
@@ -386,13 +405,34 @@ func statusOf(err error) int {
 	return http.StatusBadRequest
 }
 
-// consumerStatus maps a pipeline error: one that retrying cannot fix is the
-// sender's, anything else is worth retrying later.
-func consumerStatus(err error) int {
-	if consumererror.IsPermanent(err) {
-		return http.StatusBadRequest
+// consumerStatus maps a pipeline error to an answer, as the OTLP receiver
+// does: a gRPC status carried through keeps its meaning (INVALID_ARGUMENT
+// is the sender's 400, RESOURCE_EXHAUSTED a 429 whose retry delay becomes
+// Retry-After), one that retrying cannot fix is the sender's 400, anything
+// else is worth retrying later (503).
+func consumerStatus(w http.ResponseWriter, err error) (int, string) {
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.InvalidArgument:
+			return http.StatusBadRequest, st.Message()
+		case codes.ResourceExhausted:
+			for _, d := range st.Details() {
+				if ri, ok := d.(*errdetails.RetryInfo); ok {
+					secs := int64(math.Ceil(ri.GetRetryDelay().AsDuration().Seconds()))
+					w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+				}
+			}
+			return http.StatusTooManyRequests, st.Message()
+		}
+		if consumererror.IsPermanent(err) {
+			return http.StatusBadRequest, st.Message()
+		}
+		return http.StatusServiceUnavailable, st.Message()
 	}
-	return http.StatusServiceUnavailable
+	if consumererror.IsPermanent(err) {
+		return http.StatusBadRequest, err.Error()
+	}
+	return http.StatusServiceUnavailable, err.Error()
 }
 
 // storeContext is the context a request's data is stored under: the

@@ -386,6 +386,68 @@ func TestLargeEventIsChunkedAndReassembles(t *testing.T) {
 	require.Equal(t, []string{big}, got)
 }
 
+// A large event the HyperDX recorder chunked is put together, scrubbed of
+// typed text and chunked again; chunks without the rest of their event in
+// the request are refused (partial success), never stored unscrubbed.
+func TestChunkedEventIsScrubbedWhole(t *testing.T) {
+	r := startReceiver(t, nil, nil)
+	const typed = "typed-card-4242-4242"
+	big := bigSnapshot(1_500_000)
+	// The typed value sits where the recorder's chunks meet.
+	cut := rrweb.MaxChunkBytes - 40
+	for !strings.HasPrefix(big[cut:], `{"type":3`) {
+		cut++
+	}
+	big = big[:cut] + `{"type":2,"id":999999,"tagName":"input","attributes":{"type":"text","value":"` + typed + `"},"childNodes":[]},` + big[cut:]
+	chunks := rrweb.Chunks(big, rrweb.MaxChunkBytes)
+	require.Len(t, chunks, 2)
+	require.NotContains(t, chunks[0], typed, "the value is split between the chunks")
+
+	request := func(session string, parts []int) plog.Logs {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "shop-web")
+		rl.Resource().Attributes().PutStr("rum.sessionId", session)
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName("rum.rr-web")
+		for _, i := range parts {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetTimestamp(pcommon.Timestamp((t0 + 1) * int64(time.Millisecond)))
+			lr.Body().SetStr(chunks[i])
+			lr.Attributes().PutDouble("rr-web.offset", float64(i+1))
+			lr.Attributes().PutDouble("rr-web.event", 1)
+			lr.Attributes().PutDouble("rr-web.chunk", float64(i+1))
+			lr.Attributes().PutDouble("rr-web.total-chunks", float64(len(chunks)))
+		}
+		return ld
+	}
+	send := func(ld plog.Logs) plogotlp.ExportResponse {
+		pb, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+		require.NoError(t, err)
+		status, body := post(t, r.url+PathLogs, "application/x-protobuf", pb)
+		require.Equal(t, http.StatusOK, status, body)
+		resp := plogotlp.NewExportResponse()
+		require.NoError(t, resp.UnmarshalProto([]byte(body)))
+		return resp
+	}
+
+	// Both chunks, even out of order: stored, masked.
+	resp := send(request("sess-chunked-typed", []int{1, 0}))
+	assert.Zero(t, resp.PartialSuccess().RejectedLogRecords())
+	got := reassemble(t, records(r.logs.AllLogs()[0]))
+	require.Len(t, got, 1)
+	assert.NotContains(t, got[0], typed)
+	assert.Contains(t, got[0], `"value":"`+strings.Repeat("*", len(typed))+`"`)
+	assert.Equal(t, len(big), len(got[0]), "only the typed text changed")
+
+	// One chunk alone: refused, nothing stored.
+	r.logs.Reset()
+	resp = send(request("sess-chunk-alone", []int{0}))
+	assert.Equal(t, int64(1), resp.PartialSuccess().RejectedLogRecords())
+	assert.Contains(t, resp.PartialSuccess().ErrorMessage(), "send all rr-web.total-chunks of an event in one request")
+	assert.Zero(t, r.logs.LogRecordCount())
+}
+
 func TestBadRequestsAreAnsweredAndOthersStillFlow(t *testing.T) {
 	r := startReceiver(t, func(c *Config) {
 		c.ServerConfig.MaxRequestBodySize = 256 << 10

@@ -52,7 +52,7 @@ func rpcCode(status int) int {
 		return 3 // INVALID_ARGUMENT
 	case http.StatusNotFound:
 		return 5 // NOT_FOUND
-	case http.StatusRequestEntityTooLarge:
+	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
 		return 8 // RESOURCE_EXHAUSTED
 	case http.StatusRequestTimeout:
 		return 4 // DEADLINE_EXCEEDED

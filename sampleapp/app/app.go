@@ -35,8 +35,13 @@ const (
 // Services lists every service of the shop.
 var Services = slices.Clone(services.All)
 
-// DefaultPorts are the listen ports used when Config.Listen leaves one out.
+// DefaultPorts are the listen ports used when Config.Listen leaves one out
+// (on loopback).
 var DefaultPorts = map[string]int{Frontend: 8080, Cart: 8081, Checkout: 8082, Payment: 8083, Inventory: 8084}
+
+// DefaultAdminListen is where the fault admin API listens by default: its
+// own port, on loopback only, since it breaks the shop on request.
+const DefaultAdminListen = "127.0.0.1:8085"
 
 var versions = map[string]string{Frontend: "2.3.1", Cart: "1.8.0", Checkout: "3.1.4", Payment: "2.0.7", Inventory: "1.12.2"}
 
@@ -60,13 +65,18 @@ type Config struct {
 	// but does not record.
 	WebDir      string
 	Environment string
-	// Listen maps a service to its listen address (":8080", "127.0.0.1:0").
+	// Listen maps a service to its listen address ("127.0.0.1:8080",
+	// ":8080" for every interface); default 127.0.0.1:<DefaultPorts>.
 	Listen map[string]string
 	// URLs maps a service hosted by another process to its base URL.
 	URLs map[string]string
-	// AdminListen, if set, serves the admin API on its own address too. It
-	// is always served under /admin/ on every service's port.
+	// AdminListen is the one address the fault admin API is served on;
+	// default 127.0.0.1:0 (an unused loopback port: AdminURL says which).
 	AdminListen string
+	// AdminOnServicePorts serves the admin API under /admin/ on every
+	// service's port too, for setups whose processes forward faults to each
+	// other by service URL (--isolate, several hosts).
+	AdminOnServicePorts bool
 	// GatewayURL points payment at an external gateway; empty runs the
 	// built-in simulation on GatewayListen.
 	GatewayURL    string
@@ -131,6 +141,9 @@ func withDefaults(c Config) Config {
 	}
 	if c.GatewayListen == "" {
 		c.GatewayListen = d.GatewayListen
+	}
+	if c.AdminListen == "" {
+		c.AdminListen = "127.0.0.1:0"
 	}
 	if c.Products <= 0 {
 		c.Products = d.Products
@@ -234,7 +247,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	for _, s := range a.hosted {
 		addr := cfg.Listen[s]
 		if addr == "" {
-			addr = ":" + strconv.Itoa(DefaultPorts[s])
+			addr = "127.0.0.1:" + strconv.Itoa(DefaultPorts[s])
 		}
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -297,7 +310,9 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	adminHandler := a.admin.Handler()
 	for _, s := range a.hosted {
 		mux := http.NewServeMux()
-		mux.Handle("/admin/", adminHandler)
+		if cfg.AdminOnServicePorts {
+			mux.Handle("/admin/", adminHandler)
+		}
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 		mux.Handle("/", handlers[s])
 		sv := &serving{name: s, addr: listeners[s].Addr().String(), handler: mux, wg: &a.wg, log: a.log}
@@ -307,14 +322,15 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.reg.RegisterListener(s, sv)
 		a.log.Info("service listening", "service", s, "url", a.urls[s])
 	}
-	a.adminURL = a.urls[a.hosted[0]]
-	if slices.Contains(a.hosted, Frontend) {
-		a.adminURL = a.urls[Frontend]
-	}
-	if cfg.AdminListen != "" {
+	if cfg.AdminListen == "none" {
+		a.adminURL = a.urls[a.hosted[0]]
+		if !cfg.AdminOnServicePorts {
+			return nil, errors.New("the admin API must be served somewhere: give it an address, or serve it on the service ports")
+		}
+	} else {
 		l, err := net.Listen("tcp", cfg.AdminListen)
 		if err != nil {
-			return nil, fmt.Errorf("listen for admin API on %s: %w", cfg.AdminListen, err)
+			return nil, fmt.Errorf("listen for admin API on %s: %w (change it with --admin)", cfg.AdminListen, err)
 		}
 		a.adminURL = baseURL(l.Addr())
 		a.serveExtra(l, adminHandler)

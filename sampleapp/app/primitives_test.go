@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -134,6 +135,32 @@ func TestPrimitives(t *testing.T) {
 	assertNoForbiddenText(t, s.cap)
 }
 
+// The fault API is served on its own loopback port only: no service port
+// answers /admin/, and nothing listens beyond loopback by default.
+func TestAdminOnlyOnItsPort(t *testing.T) {
+	t.Parallel()
+	s := startShop(t, nil)
+	admin, err := url.Parse(s.AdminURL())
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1", admin.Hostname())
+	r := call(t, "GET", s.AdminURL()+"/admin/faults", nil, "")
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	for _, svc := range app.Services {
+		u, err := url.Parse(s.URL(svc))
+		require.NoError(t, err)
+		assert.NotEqual(t, admin.Port(), u.Port(), svc)
+		for _, method := range []string{"GET", "POST", "DELETE"} {
+			r := call(t, method, s.URL(svc)+"/admin/faults", map[string]any{"scenario": "payment_timeout"}, "")
+			assert.Contains(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, r.Status, "%s %s/admin/faults: %s", method, svc, r.Raw)
+		}
+	}
+	assert.Empty(t, s.Faults().Groups())
+
+	def := app.DefaultConfig()
+	assert.Equal(t, "127.0.0.1:8085", app.DefaultAdminListen)
+	assert.Empty(t, def.Listen, "services default to 127.0.0.1:<port> (see Start)")
+}
+
 // TestSplitProcesses runs the shop as two "processes" (two Apps): faults for
 // services hosted by the other one are forwarded, and traces still connect.
 func TestSplitProcesses(t *testing.T) {
@@ -144,6 +171,8 @@ func TestSplitProcesses(t *testing.T) {
 
 	backCfg := testConfig(cap)
 	backCfg.Services = []string{app.Payment, app.Inventory}
+	// The front forwards faults to the back by service URL.
+	backCfg.AdminOnServicePorts = true
 	back, err := app.Start(context.Background(), backCfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = back.Close() })

@@ -27,7 +27,10 @@
 -- farthest the vector ranking reached (2 without one), a lower bound
 -- (distance_is_bound): computing it would read every stored vector. A
 -- template row may exist twice until ReplacingMergeTree merges it (a
--- retried insert), hence the LIMIT 1 BY and GROUP BYs.
+-- retried insert), hence the LIMIT 1 BY and GROUP BYs. Templates that
+-- generalised into another (log_template_canonical) are not ranked
+-- themselves: similar_error_templates counts their occurrences as the
+-- template's they belong to now.
 -- Parameters: embedding, max_distance, terms, groups, weights, idf, probe,
 -- avg_len, vector_weight and lexical_weight (1 and 1 hybrid; 0 switches a
 -- ranking off), candidates (per ranking), k.
@@ -49,6 +52,7 @@ lexical AS (
                arrayFilter((x, c) -> c > 0, arrayEnumerate(q_terms), contrib) AS matched
         FROM log_templates
         WHERE {lexical_weight:Float32} > 0 AND hasAny(search_terms, {probe:Array(String)})
+          AND template_hash NOT IN (SELECT template_hash FROM log_template_canonical)
         ORDER BY lexical_score DESC, template_hash
         LIMIT 1 BY template_hash
         LIMIT {candidates:UInt32}
@@ -62,7 +66,7 @@ vector AS (
         FROM (
             SELECT template_hash, cosineDistance(embedding, {embedding:Array(Float32)}) AS distance
             FROM log_templates
-            WHERE {vector_weight:Float32} > 0
+            WHERE {vector_weight:Float32} > 0 AND template_hash NOT IN (SELECT template_hash FROM log_template_canonical)
             ORDER BY distance ASC
             LIMIT {candidates:UInt32} * 2
         )

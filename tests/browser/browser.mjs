@@ -2,6 +2,9 @@
 //   node browser.mjs record <page base URL>
 //     opens the product page, clicks, types into the card field, goes to the
 //     cart; prints {"sessionId": …} once every event reached the receiver.
+//   node browser.mjs type <page URL> <secret>
+//     opens a page recording typed text in clear, types the secret into
+//     every kind of field, prints {"sessionId", "sentWithSecret"}.
 //   node browser.mjs replay <page base URL> <events.json> <output dir> <t1,t2,…>
 //     replays the events with rrweb's Replayer and, at each time (ms since
 //     the epoch), prints what the replayed page shows and saves a screenshot.
@@ -48,6 +51,28 @@ async function record(base) {
     await page.evaluate(() => window.rrwebFlush());
     const sameSession = await page.evaluate(() => window.rrwebSessionId);
     return { sessionId, sameSession: sameSession === sessionId };
+  });
+}
+
+async function typeEverywhere(url, secret) {
+  return withPage(async (page) => {
+    await page.goto(url);
+    await page.waitForFunction(() => window.rrwebSessionId);
+    const sessionId = await page.evaluate(() => window.rrwebSessionId);
+    for (const sel of ['#text', '#pw', '#ta', '#ce']) {
+      await page.click(sel);
+      await page.keyboard.press('End');
+      await page.keyboard.type(' ' + secret, { delay: 5 });
+    }
+    // An element that becomes editable after the page was snapshotted.
+    await page.evaluate(() => document.getElementById('later').setAttribute('contenteditable', 'true'));
+    await page.click('#later');
+    await page.keyboard.press('End');
+    await page.keyboard.type(' ' + secret, { delay: 5 });
+    await page.waitForTimeout(300);
+    await page.evaluate(() => window.rrwebFlush());
+    const sentWithSecret = await page.evaluate((s) => window.rrwebSent.filter((e) => e.includes(s)).length, secret);
+    return { sessionId, sentWithSecret };
   });
 }
 
@@ -98,6 +123,7 @@ const [cmd, ...rest] = process.argv.slice(2);
 try {
   let out;
   if (cmd === 'record') out = await record(rest[0]);
+  else if (cmd === 'type') out = await typeEverywhere(rest[0], rest[1]);
   else if (cmd === 'replay') out = await replay(rest[0], rest[1], rest[2], rest[3].split(',').map(Number));
   else throw new Error('usage: node browser.mjs record|replay …');
   process.stdout.write(JSON.stringify(out) + '\n');

@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient, ClickHouseError } from '@clickhouse/client-web';
 import {
-  ALICE, CLICKHOUSE_URL, DATABASE, QUIET, HYPERDX_DEFAULT_SETTINGS, ISO_NANOS, RUN, assertJSONShape, readWebRows,
+  ALICE, CLICKHOUSE_URL, DATABASE, HYPERDX_ORIGIN, QUIET, HYPERDX_DEFAULT_SETTINGS, ISO_NANOS, RUN, assertJSONShape, readWebRows,
 } from './helpers.mjs';
 
 const table = `compat_web_${RUN}`;
@@ -58,10 +58,13 @@ describe('@clickhouse/client-web', () => {
 
   // ClickHouse writes these for a streamed SELECT … LIMIT; the engine's
   // streaming path leaves them out (HyperDX does not read them).
-  test('FORMAT JSON statistics as ClickHouse fills them', { todo: 'streamed answers lack rows_before_limit_at_least and count rows_read as 0' }, async () => {
-    const res = await (await client.query({ query: 'SELECT number FROM numbers(10) LIMIT 3', format: 'JSON' })).json();
+  test('FORMAT JSON statistics as ClickHouse fills them', async () => {
+    // Sorting reads all ten rows before the LIMIT.
+    const res = await (await client.query({ query: 'SELECT number FROM numbers(10) ORDER BY number DESC LIMIT 3', format: 'JSON' })).json();
+    assert.deepEqual(res.data, [{ number: 9 }, { number: 8 }, { number: 7 }]);
     assert.equal(res.rows_before_limit_at_least, 10);
-    assert.ok(res.statistics.rows_read >= 3, `statistics.rows_read = ${res.statistics.rows_read}`);
+    assert.equal(res.statistics.rows_read, 10);
+    assert.equal(res.statistics.bytes_read, 80);
   });
 
   test('query FORMAT JSONEachRow: json() and stream()', async () => {
@@ -244,7 +247,7 @@ describe('@clickhouse/client-web', () => {
     );
   });
 
-  test('a statement that failed mid-stream leaves system.processes', { todo: 'it stays listed until its engine connection runs another statement' }, async () => {
+  test('a statement that failed mid-stream leaves system.processes', async () => {
     const marker = `compat-web-midstream-${RUN}`;
     const rs = await client.query({
       query: `SELECT number, repeat('x', 200) AS pad, throwIf(number = 10000, '${marker}') AS x FROM numbers(12000)`,
@@ -336,18 +339,26 @@ describe('@clickhouse/client-web', () => {
     assert.deepEqual(await rs.json(), [{ id: query_id }]);
   });
 
-  test('CORS: add_http_cors_header=1 answers carry Access-Control-Allow-Origin (browser requirement)', async () => {
+  test('CORS: the allowed origin gets Access-Control-Allow-Origin, any other is refused', async () => {
     const res = await fetch(`${CLICKHOUSE_URL}/?add_http_cors_header=1&user=default`, {
-      method: 'POST', body: 'SELECT 1 FORMAT JSON', headers: { Origin: 'http://localhost:8080' },
+      method: 'POST', body: 'SELECT 1 FORMAT JSON', headers: { Origin: HYPERDX_ORIGIN },
     });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.equal(res.headers.get('access-control-allow-origin'), HYPERDX_ORIGIN);
     await res.text();
     const pre = await fetch(`${CLICKHOUSE_URL}/?add_http_cors_header=1`, {
       method: 'OPTIONS',
-      headers: { Origin: 'http://localhost:8080', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+      headers: { Origin: HYPERDX_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
     });
     assert.ok(pre.status >= 200 && pre.status < 300, `preflight status ${pre.status}`);
-    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    assert.equal(pre.headers.get('access-control-allow-origin'), HYPERDX_ORIGIN);
+
+    const evil = await fetch(`${CLICKHOUSE_URL}/?add_http_cors_header=1&user=default`, {
+      method: 'POST', body: 'SELECT 1 FORMAT JSON', headers: { Origin: 'http://evil.example', 'Content-Type': 'text/plain' },
+    });
+    assert.equal(evil.status, 403);
+    assert.equal(evil.headers.get('x-clickhouse-exception-code'), '497');
+    assert.equal(evil.headers.get('access-control-allow-origin'), null);
+    await evil.text();
   });
 });

@@ -86,6 +86,9 @@ func TestHyperDXCompatibility(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"CLICKHOUSE_URL="+url,
 		"CLICKHOUSE_DATABASE="+database,
+		// HyperDX's UI reads as the viewer, from a page of this origin.
+		"CLICKHOUSE_VIEWER="+chdbtest.Viewer.User+":"+chdbtest.Viewer.Password,
+		"HYPERDX_ORIGIN="+chdbtest.AllowedOrigin,
 		"NO_COLOR=1", "FORCE_COLOR=0",
 	)
 	cmd.WaitDelay = 10 * time.Second

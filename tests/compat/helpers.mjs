@@ -25,6 +25,11 @@ export const RUN = randomUUID().replaceAll('-', '').slice(0, 12);
 /** The test server's users (internal/chdbtest). */
 export const ALICE = { username: 'alice', password: 'secret' };
 
+/** The read-only user HyperDX reads as (readonly=2), and the origin of its page. */
+const [viewerName, viewerPassword] = (process.env.CLICKHOUSE_VIEWER ?? 'viewer:viewer-secret').split(':');
+export const VIEWER = { username: viewerName, password: viewerPassword };
+export const HYPERDX_ORIGIN = process.env.HYPERDX_ORIGIN ?? 'http://localhost:8080';
+
 // ---------------------------------------------------------------------------
 // HyperDX's parameterized SQL (common-utils clickhouse/index.ts chSql):
 // {Identifier: x} becomes {HYPERDX_PARAM_<|hash(x)|>:Identifier} and the value
@@ -137,7 +142,8 @@ export const HYPERDX_OPTIONAL_SETTINGS = Object.freeze({
  * kind 'browser': HyperDX's UI in local mode (common-utils clickhouse/browser.ts):
  * @clickhouse/client-web with a fetch that moves the Basic credentials into
  * `user`/`password` URL parameters and drops the Authorization header,
- * add_http_cors_header=1, multipart parameters when long, no keep-alive.
+ * add_http_cors_header=1, multipart parameters when long, no keep-alive, and
+ * the Origin header of HyperDX's page, as the browser sends it.
  * Every request and response is recorded in `requests`.
  *
  * kind 'api': HyperDX's API (clickhouse/node.ts): @clickhouse/client with
@@ -187,6 +193,8 @@ export class HyperDXClient {
     if (username) url.searchParams.set('user', username);
     if (password) url.searchParams.set('password', password);
     init.credentials = 'omit';
+    // What the browser adds to a cross-origin request from HyperDX's page.
+    init.headers = { ...init.headers, Origin: HYPERDX_ORIGIN };
     const res = await fetch(url.toString(), init);
     this.requests.push({
       url,

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { createClient as createWebClient } from '@clickhouse/client-web';
 import { createClient as createNodeClient } from '@clickhouse/client';
 import {
-  ALICE, CLICKHOUSE_URL, DATABASE, HYPERDX_DEFAULT_SETTINGS, HyperDXClient, ISO_NANOS, ISO_SECONDS, QUIET, RUN,
+  CLICKHOUSE_URL, DATABASE, HYPERDX_ORIGIN, VIEWER, HYPERDX_DEFAULT_SETTINGS, HyperDXClient, ISO_NANOS, ISO_SECONDS, QUIET, RUN,
   assertJSONShape, ch64, iso64, join, paramName, randomWindow, readWebRows, sql, tableExpr, timeFilter,
 } from './helpers.mjs';
 
@@ -276,7 +276,8 @@ for (const kind of ['browser', 'api']) {
   describe(`HyperDX ${kind === 'browser' ? 'UI in local mode (@clickhouse/client-web)' : 'API (@clickhouse/client)'}`, () => {
     let hdx;
     before(() => {
-      hdx = new HyperDXClient({ kind, ...ALICE });
+      // HyperDX reads as the read-only viewer (readonly=2).
+      hdx = new HyperDXClient({ kind, ...VIEWER });
     });
     after(() => hdx.close());
 
@@ -487,7 +488,7 @@ for (const kind of ['browser', 'api']) {
       if (kind === 'browser') {
         const last = hdx.requests[hdx.requests.length - 1];
         assert.ok(last.status >= 400, `status ${last.status}`);
-        assert.equal(last.responseHeaders['access-control-allow-origin'], '*', 'error answers carry CORS too, or the browser sees a network error');
+        assert.equal(last.responseHeaders['access-control-allow-origin'], HYPERDX_ORIGIN, 'error answers carry CORS too, or the browser sees a network error');
         assert.equal(last.responseHeaders['x-clickhouse-exception-code'], '47');
       }
     });
@@ -510,7 +511,7 @@ for (const kind of ['browser', 'api']) {
       if (kind === 'browser') {
         const last = hdx.requests[hdx.requests.length - 1];
         assert.match(last.headers['Content-Type'] ?? '', /^multipart\/form-data; boundary=/);
-        assert.equal(last.url.searchParams.get('user'), ALICE.username);
+        assert.equal(last.url.searchParams.get('user'), VIEWER.username);
       }
     });
 
@@ -605,11 +606,11 @@ for (const kind of ['browser', 'api']) {
         for (const r of hdx.requests) {
           assert.equal(r.method, 'POST');
           if (r.status !== 200) continue; // the deliberate failure
-          assert.equal(r.url.searchParams.get('user'), ALICE.username);
-          assert.equal(r.url.searchParams.get('password'), ALICE.password);
+          assert.equal(r.url.searchParams.get('user'), VIEWER.username);
+          assert.equal(r.url.searchParams.get('password'), VIEWER.password);
           assert.equal(r.url.searchParams.get('add_http_cors_header'), '1');
           assert.equal(r.headers.Authorization, undefined);
-          assert.equal(r.responseHeaders['access-control-allow-origin'], '*');
+          assert.equal(r.responseHeaders['access-control-allow-origin'], HYPERDX_ORIGIN, 'the page\'s origin, never *');
           if (!/^multipart\//.test(r.headers['Content-Type'] ?? '')) {
             assert.match(r.body, /\nFORMAT (JSON|JSONEachRow|JSONCompactEachRowWithNamesAndTypes|TabSeparatedRaw)$/);
           }

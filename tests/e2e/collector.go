@@ -128,9 +128,19 @@ func startCollector(tb testing.TB, config, dataDir string, sets []string) (*Coll
 		"--set=receivers::rrweb::endpoint=" + c.RRWeb,
 		"--set=exporters::clickhouse::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse_vector::endpoint=http://" + c.ClickHTTP,
+		"--set=processors::embedding::logs::templates::store::endpoint=http://" + c.ClickHTTP,
 		"--set=exporters::clickhouse/sessions::endpoint=http://" + c.ClickHTTP,
-		"--set=processors::groupbytrace::wait_duration=1s",
 		"--set=service::telemetry::metrics::level=none",
+	}
+	// Whole traces sooner than the default 5 s: the spool's grouping (or,
+	// in the configuration from before it, groupbytrace's).
+	if b, err := os.ReadFile(config); err == nil {
+		switch {
+		case strings.Contains(string(b), "spool/traces:"):
+			args = append(args, "--set=connectors::spool/traces::group_by_trace::wait_duration=1s")
+		case strings.Contains(string(b), "groupbytrace:"):
+			args = append(args, "--set=processors::groupbytrace::wait_duration=1s")
+		}
 	}
 	for _, s := range sets {
 		args = append(args, "--set="+s)
@@ -212,6 +222,20 @@ func (c *Collector) Stop(tb testing.TB) {
 	}
 }
 
+// Kill ends the collector with SIGKILL, as a crash or the OOM killer would:
+// no shutdown, nothing flushed.
+func (c *Collector) Kill(tb testing.TB) {
+	tb.Helper()
+	if err := c.cmd.Process.Kill(); err != nil {
+		tb.Fatal(err)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		tb.Fatalf("collector did not die within 30s of SIGKILL")
+	}
+}
+
 // Query runs SQL over the collector's ClickHouse HTTP interface and returns
 // the answer in TabSeparated form.
 func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
@@ -220,7 +244,18 @@ func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
 
 // QueryParams is Query with {name:Type} parameters bound by ClickHouse.
 func (c *Collector) QueryParams(ctx context.Context, sql string, params map[string]string) (string, error) {
-	return chquery.Query(ctx, c.ClickHTTP, "agentic_otel", sql, params)
+	return c.As("admin").Query(ctx, sql, params)
+}
+
+// As returns a client of the collector's ClickHouse HTTP interface as one
+// of its users (admin, viewer, agent), with the password the collector
+// generated into its data directory.
+func (c *Collector) As(user string) chquery.Client {
+	pw, err := chquery.Secret(c.DataDir, "clickhouse-"+user)
+	if err != nil {
+		pw = "" // the query then fails with ClickHouse's AUTHENTICATION_FAILED
+	}
+	return chquery.Client{Addr: c.ClickHTTP, Database: "agentic_otel", User: user, Password: pw}
 }
 
 // Eventually polls a query until cond accepts its answer (bounded wait).

@@ -41,11 +41,16 @@ func TestCollectorWritesToAnExternalClickHouse(t *testing.T) {
 	endpoint := "http://" + server.ClickHTTP
 	const db = "prod_like"
 	dataDir := t.TempDir()
+	admin := server.As("admin")
 	col := StartCollectorWithConfig(t, config, dataDir,
 		"exporters::clickhouse::endpoint="+endpoint, "exporters::clickhouse_vector::endpoint="+endpoint,
-		"exporters::clickhouse/sessions::endpoint="+endpoint,
+		"exporters::clickhouse/sessions::endpoint="+endpoint, "processors::embedding::logs::templates::store::endpoint="+endpoint,
 		"exporters::clickhouse::database="+db, "exporters::clickhouse_vector::database="+db,
-		"exporters::clickhouse/sessions::database="+db)
+		"processors::embedding::logs::templates::store::database="+db,
+		"exporters::clickhouse/sessions::database="+db,
+		"exporters::clickhouse::password="+admin.Password, "exporters::clickhouse_vector::password="+admin.Password,
+		"exporters::clickhouse/sessions::password="+admin.Password,
+		"processors::embedding::logs::templates::store::password="+admin.Password)
 	_, err = os.Stat(filepath.Join(dataDir, "chdb"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "no engine in this collector")
 
@@ -54,7 +59,7 @@ func TestCollectorWritesToAnExternalClickHouse(t *testing.T) {
 		t.Helper()
 		var got string
 		require.Eventually(t, func() bool {
-			got, _ = chquery.Query(context.Background(), server.ClickHTTP, db, sql, nil)
+			got, _ = chquery.Client{Addr: admin.Addr, Database: db, User: admin.User, Password: admin.Password}.Query(context.Background(), sql, nil)
 			return got == want
 		}, 60*time.Second, 200*time.Millisecond, "%s: got %q, want %q", sql, got, want)
 	}

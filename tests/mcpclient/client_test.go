@@ -61,7 +61,9 @@ func TestTypeScriptSDKClient(t *testing.T) {
 	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
-	env := append(os.Environ(), "CLICKHOUSE_HOST="+host, "CLICKHOUSE_PORT="+port)
+	// As the collector configures it: the MCP server reads as the agent.
+	env := append(os.Environ(), "CLICKHOUSE_HOST="+host, "CLICKHOUSE_PORT="+port,
+		"CLICKHOUSE_USER="+chdbtest.Agent.User, "CLICKHOUSE_PASSWORD="+chdbtest.Agent.Password)
 
 	check := func(t *testing.T, s seen) {
 		var names []string

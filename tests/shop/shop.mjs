@@ -4,6 +4,10 @@
 //     checkout form (typing the name and the card number) and checks out;
 //     prints {"sessionId": …, "productName": …, "orderId": …, "requests": […]}
 //     once the page has sent what it recorded.
+//   node shop.mjs lost <shop base URL>
+//     opens the page of a product that does not exist (the API answers 4xx
+//     and the page shows, and logs, an error), then an uncaught error;
+//     prints {"sessionId": …, "status": …} once the page has sent its spans.
 //   node shop.mjs replay <events.json> <rrweb dir> <output dir> <t1,t2,…>
 //     replays the events with rrweb's Replayer (rrweb's browser build and
 //     stylesheet from <rrweb dir>) and, at each time (ms since the epoch),
@@ -69,6 +73,10 @@ async function walk(base, outDir, card, name) {
     await page.mouse.move(300, 200);
     await page.mouse.wheel(0, 300);
     await page.waitForTimeout(200);
+    // Sorting by name changes the list page's URL in place (?sort=name).
+    await page.selectOption('select[name=sort]', 'name');
+    await page.waitForURL((u) => u.searchParams.get('sort') === 'name');
+    await page.waitForFunction(() => document.querySelector('#status').textContent === '');
     const link = page.locator('#products .product-link:not([data-available="0"])').first();
     const listed = (await link.textContent()).trim();
 
@@ -124,6 +132,19 @@ async function walk(base, outDir, card, name) {
   });
 }
 
+async function lost(base) {
+  return withPage(async (page) => {
+    await page.goto(base + '/product.html?id=99999999');
+    await ready(page);
+    const status = (await page.textContent('#status')).trim();
+    // An error nothing catches, as a bug in the page would throw.
+    await page.evaluate(() => { setTimeout(() => { throw new TypeError('shop test: an uncaught error'); }, 0); });
+    await page.waitForTimeout(200);
+    const sessionId = await page.evaluate(async () => { await window.shopRum.flush(); return window.shopRum.sessionId; });
+    return { sessionId, status };
+  });
+}
+
 async function replay(eventsFile, rrwebDir, outDir, times) {
   const events = JSON.parse(await readFile(eventsFile, 'utf8'));
   return withPage(async (page) => {
@@ -176,8 +197,9 @@ const [cmd, ...rest] = process.argv.slice(2);
 try {
   let out;
   if (cmd === 'walk') out = await walk(rest[0], rest[1], rest[2], rest[3]);
+  else if (cmd === 'lost') out = await lost(rest[0]);
   else if (cmd === 'replay') out = await replay(rest[0], rest[1], rest[2], rest[3].split(',').map(Number));
-  else throw new Error('usage: node shop.mjs walk|replay …');
+  else throw new Error('usage: node shop.mjs walk|lost|replay …');
   process.stdout.write(JSON.stringify(out) + '\n');
 } catch (e) {
   process.stderr.write(String(e && e.stack || e) + '\n');

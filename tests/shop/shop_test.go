@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -466,9 +467,159 @@ func TestShopSessionIsRecordedLinkedToBackendTracesAndReplays(t *testing.T) {
 			countIf(StatusCode = 'Error') AS errorCount, countIf(SpanName = 'record init') AS recordingCount
 		FROM otel_traces WHERE mapContains(ResourceAttributes, 'rum.sessionId') GROUP BY sessionId
 		HAVING interactionCount > 0 OR recordingCount > 0 ORDER BY maxTimestamp DESC LIMIT 500)`, nil)
-	assert.Equal(t, fmt.Sprintf("%s\t5\t0\t%d", w.SessionID, len(w.Requests)+5), listed,
+	// Per page a record init and a documentLoad span, per API call a fetch
+	// span, and the list page's sorting changed its URL in place once.
+	assert.Equal(t, fmt.Sprintf("%s\t5\t0\t%d", w.SessionID, len(w.Requests)+5+5+1), listed,
 		"HyperDX lists the session: a record init span per page, no errors")
 	assert.True(t, slices.ContainsFunc(w.Requests, func(r apiRequest) bool { return r.Path == "/payment" }), "the walk paid")
+
+	// HyperDX's session panel lists the session's events from the trace
+	// source: "All Events" and "Highlighted".
+	allEvents := sessionEvents(t, col, w.SessionID, false)
+	var loads, routes, fetches []sessionEvent
+	for _, e := range allEvents {
+		switch {
+		case e.SpanName == "documentLoad":
+			loads = append(loads, e)
+		case e.SpanName == "routeChange":
+			routes = append(routes, e)
+		case e.Component == "fetch":
+			fetches = append(fetches, e)
+		default:
+			t.Errorf("unexpected event in the walk: %+v", e)
+		}
+	}
+	require.Len(t, loads, 5, "a documentLoad per page")
+	var loaded []string
+	for _, e := range loads {
+		assert.Equal(t, "document-load", e.Component)
+		assert.Positive(t, e.DurationMs, "documentLoad lasts from the navigation's fetch to its load event")
+		u, err := url.Parse(e.Href)
+		require.NoError(t, err)
+		loaded = append(loaded, u.Path)
+	}
+	assert.Equal(t, []string{"/", "/product.html", "/cart.html", "/checkout.html", "/order.html"}, loaded, "in the order the pages loaded")
+	require.Len(t, routes, 1, "sorting the list changed its URL in place once")
+	assert.Equal(t, "user-interaction", routes[0].Component)
+	assert.True(t, strings.HasSuffix(routes[0].Href, "/?sort=name"), routes[0].Href)
+	require.Len(t, fetches, len(w.Requests), "a fetch event per API call")
+	for _, e := range fetches {
+		assert.Regexp(t, `^(GET|POST|PUT|PATCH|DELETE)$`, e.Method)
+		assert.Regexp(t, `^2\d\d$`, e.Status, "%+v", e)
+		assert.Contains(t, e.URL, shop.FrontendURL())
+		assert.Equal(t, "Unset", e.Severity)
+	}
+	highlighted := sessionEvents(t, col, w.SessionID, true)
+	var names []string
+	for _, e := range highlighted {
+		names = append(names, e.SpanName)
+	}
+	assert.Equal(t, []string{"documentLoad", "routeChange", "documentLoad", "documentLoad", "documentLoad", "documentLoad"}, names,
+		"highlighted: the page loads and the route change; no failed call, no error")
+
+	// A shopper who follows a dead link: the product's API call fails (4xx),
+	// the page shows and logs the error, and then something throws.
+	var lost struct {
+		SessionID string `json:"sessionId"`
+		Status    string `json:"status"`
+	}
+	runNode(t, node, dir, &lost, "lost", shop.FrontendURL())
+	require.NotEmpty(t, lost.SessionID)
+	require.NotEqual(t, w.SessionID, lost.SessionID)
+	assert.Contains(t, lost.Status, "Could not load the product")
+	require.NoError(t, shop.Flush(t.Context()))
+	eventually(t, col, "the lost shopper's error events", `SELECT count() FROM otel_traces
+		WHERE ResourceAttributes['rum.sessionId'] = {sid:String} AND SpanAttributes['component'] = 'error'`,
+		map[string]string{"sid": lost.SessionID}, func(s string) bool { return s == "2" })
+	highlighted = sessionEvents(t, col, lost.SessionID, true)
+	byName := map[string]sessionEvent{}
+	for _, e := range highlighted {
+		byName[e.SpanName] = e
+	}
+	require.Len(t, highlighted, 4, "the page load, the failed call and the two errors: %+v", highlighted)
+	assert.Equal(t, "document-load", byName["documentLoad"].Component)
+	failed := byName["HTTP GET /products/{id}"]
+	assert.Regexp(t, `^4\d\d$`, failed.Status, "the failed call is highlighted by its status: %+v", highlighted)
+	logged := byName["console.error"]
+	assert.Equal(t, "error", logged.Component)
+	assert.Equal(t, lost.Status, logged.ErrorMessage, "the error the page showed, as it logged it")
+	thrown := byName["onerror"]
+	assert.Equal(t, "error", thrown.Component)
+	assert.Equal(t, "shop test: an uncaught error", thrown.ErrorMessage)
+	exception := query(t, col, `SELECT Events.Name[1], Events.Attributes[1]['exception.type'], Events.Attributes[1]['exception.message'],
+		SpanAttributes['error.object'], position(SpanAttributes['error.stack'], 'shop test') > 0
+		FROM otel_traces WHERE ResourceAttributes['rum.sessionId'] = {sid:String} AND SpanName = 'onerror'`, map[string]string{"sid": lost.SessionID})
+	assert.Equal(t, "exception\tTypeError\tshop test: an uncaught error\tTypeError\t1", exception)
+}
+
+// sessionEvent is a row of HyperDX's session event list.
+type sessionEvent struct {
+	Body         string  `json:"body"`
+	Component    string  `json:"component"`
+	DurationMs   float64 `json:"durationInMs"`
+	ErrorMessage string  `json:"error.message"`
+	Method       string  `json:"http.method"`
+	Status       string  `json:"http.status_code"`
+	URL          string  `json:"http.url"`
+	Href         string  `json:"location.href"`
+	Severity     string  `json:"severity_text"`
+	SpanName     string  `json:"span_name"`
+	Timestamp    string  `json:"timestamp"`
+}
+
+// sessionEvents runs HyperDX's session event list query (SessionSubpanel's
+// events config over the trace source, as renderChartConfig writes its
+// Lucene filters), "Highlighted" or "All Events", and reads its
+// JSONCompactEachRowWithNamesAndTypes answer as HyperDX does: names, types,
+// then one array per row.
+func sessionEvents(t *testing.T, col *e2e.Collector, session string, highlighted bool) []sessionEvent {
+	t.Helper()
+	filter := `(SpanAttributes['http.status_code'] > '299' AND indexHint(mapContains(SpanAttributes, 'http.status_code')))
+		OR (SpanAttributes['component'] = 'error' AND indexHint(mapContains(SpanAttributes, 'component')))`
+	if !highlighted {
+		filter = `(notEmpty(SpanAttributes['http.status_code']) = 1 AND indexHint(mapContains(SpanAttributes, 'http.status_code')))
+		OR (SpanAttributes['component'] = 'console' AND indexHint(mapContains(SpanAttributes, 'component')))
+		OR (SpanAttributes['component'] = 'error' AND indexHint(mapContains(SpanAttributes, 'component')))`
+	}
+	out := query(t, col, `SELECT SpanAttributes['message'] AS "body",SpanAttributes['component'] AS "component",
+		toFloat64OrZero(toString(Duration)) * pow(10, 3) / pow(10, toInt8OrZero(toString(9))) AS "durationInMs",
+		SpanAttributes['error.message'] AS "error.message",SpanAttributes['http.method'] AS "http.method",
+		SpanAttributes['http.status_code'] AS "http.status_code",SpanAttributes['http.url'] AS "http.url",
+		toString(cityHash64(TraceId, ParentSpanId, SpanId)) AS "id",SpanAttributes['location.href'] AS "location.href",
+		ScopeName AS "otel.library.name",ParentSpanId AS "parent_span_id",StatusCode AS "severity_text",SpanId AS "span_id",
+		SpanName AS "span_name",Timestamp AS "timestamp",TraceId AS "trace_id",CAST('span', 'String') AS "type"
+	FROM otel_traces
+	WHERE (Timestamp >= fromUnixTimestamp64Milli({start:Int64}) AND Timestamp <= fromUnixTimestamp64Milli({end:Int64}))
+	  AND ((ResourceAttributes['rum.sessionId'] = {sid:String} AND indexHint(mapContains(ResourceAttributes, 'rum.sessionId')))
+	  AND (`+filter+`
+		OR (SpanName = 'routeChange') OR (SpanName = 'documentLoad') OR (SpanName = 'intercom.onShow') OR (ScopeName = 'custom-action')))
+	ORDER BY Timestamp ASC
+	LIMIT 4000 OFFSET 0
+	FORMAT JSONCompactEachRowWithNamesAndTypes
+	SETTINGS date_time_output_format = 'iso', output_format_json_quote_64bit_integers = 1`, map[string]string{
+		"sid": session, "start": strconv.FormatInt(time.Now().Add(-time.Hour).UnixMilli(), 10), "end": strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10),
+	})
+	dec := json.NewDecoder(strings.NewReader(out))
+	var names, types []string
+	require.NoError(t, dec.Decode(&names), out)
+	require.NoError(t, dec.Decode(&types), out)
+	require.Len(t, types, len(names))
+	var events []sessionEvent
+	for dec.More() {
+		var row []any
+		require.NoError(t, dec.Decode(&row))
+		require.Len(t, row, len(names))
+		m := map[string]any{}
+		for i, n := range names {
+			m[n] = row[i]
+		}
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		var e sessionEvent
+		require.NoError(t, json.Unmarshal(b, &e), string(b))
+		events = append(events, e)
+	}
+	return events
 }
 
 func atoi(t *testing.T, s string) int {

@@ -111,7 +111,8 @@ func Parse(raw []byte) (Event, error) {
 	if err := dec.Decode(&m); err != nil {
 		return Event{}, fmt.Errorf("not a JSON object: %w", err)
 	}
-	if dec.More() {
+	// More is false at a closing bracket: look at what is left instead.
+	if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
 		return Event{}, errors.New("trailing data after the event")
 	}
 	h := eventHead{Type: m["type"], Timestamp: m["timestamp"], Data: m["data"]}

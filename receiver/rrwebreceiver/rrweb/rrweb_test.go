@@ -85,7 +85,10 @@ func TestScrubLeavesOtherEventsAlone(t *testing.T) {
 
 func TestParseRejects(t *testing.T) {
 	t.Parallel()
-	for _, bad := range []string{`{}`, `{"type":"2","timestamp":1}`, `{"type":2,"timestamp":-5}`, `{"type":2,"timestamp":1e300}`, `{"type":2,"timestamp":1} {}`, `[1]`} {
+	// Regression (found by FuzzScrub): a closing bracket after the event
+	// passed as valid, and the stored body was not JSON.
+	for _, bad := range []string{`{}`, `{"type":"2","timestamp":1}`, `{"type":2,"timestamp":-5}`, `{"type":2,"timestamp":1e300}`, `{"type":2,"timestamp":1} {}`, `[1]`,
+		`{"type":0,"timestamp":0}}`, `{"type":0,"timestamp":0}]`} {
 		_, err := Parse([]byte(bad))
 		assert.Error(t, err, bad)
 	}

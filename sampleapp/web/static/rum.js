@@ -15,6 +15,19 @@
 //    session id goes with each call as W3C baggage (session.id). Each
 //    recorded page also sends a "record init" span, as HyperDX's recorder
 //    does: HyperDX's session list shows only sessions that have one.
+//  * The page's story, as HyperDX's browser SDK (@hyperdx/otel-web) tells it
+//    and HyperDX's session event list reads it (SpanName and SpanAttributes
+//    component, http.status_code, message, error.message, location.href): a
+//    "documentLoad" span per page load (component document-load, with the
+//    navigation timings as events), a "routeChange" span when the page
+//    changes its URL in place (history.pushState/replaceState, hash; prev.href),
+//    the API calls' fetch spans with the attributes of both HTTP semantic
+//    conventions (http.method, http.url, http.status_code and their newer
+//    names), console.log/info/warn/debug as "console.<level>" spans
+//    (component console, level, message) and console.error, uncaught errors
+//    and unhandled rejections as error spans (component error, error.object,
+//    error.message, error.stack, and an "exception" event). Every span
+//    carries location.href.
 //
 // window.SHOP_CONFIG comes from the server (/static/config.js). Without an
 // rrweb endpoint nothing is sent; without rrweb (not installed) the spans
@@ -67,6 +80,7 @@
   let spans = []; // {scope, span}
   function addSpan(scope, span) {
     if (!tracing) return;
+    if (!span.attributes.some((a) => a.key === 'location.href')) span.attributes.push(str('location.href', location.href));
     spans.push({ scope, span });
     if (spans.length > MAX_SPANS) spans.splice(0, spans.length - MAX_SPANS);
   }
@@ -77,6 +91,11 @@
   }
   const str = (key, value) => ({ key, value: { stringValue: String(value) } });
   const int = (key, value) => ({ key, value: { intValue: String(value) } });
+  const bool = (key, value) => ({ key, value: { boolValue: Boolean(value) } });
+  const msNanos = (ms) => {
+    const whole = Math.floor(ms);
+    return String(BigInt(whole) * 1000000n + BigInt(Math.round((ms - whole) * 1e6)));
+  };
   function otlpTraces(batch) {
     return JSON.stringify({
       resourceSpans: [{
@@ -90,7 +109,7 @@
             str('telemetry.sdk.language', 'webjs'),
           ],
         },
-        scopeSpans: ['fetch', 'rr-web'].map((scope) => ({
+        scopeSpans: ['fetch', 'rr-web', 'document-load', 'user-interaction', 'console', 'errors'].map((scope) => ({
           scope: { name: `shop-web.${scope}`, version: '1.0.0' },
           spans: batch.filter((b) => b.scope === scope).map((b) => b.span),
         })).filter((ss) => ss.spans.length > 0),
@@ -158,9 +177,10 @@
     } finally {
       const attributes = [
         str('http.request.method', method), str('url.full', url.href), str('url.path', url.pathname),
+        str('http.method', method), str('http.url', url.href),
         str('http.route', route), str('component', 'fetch'), str('location.href', location.href),
       ];
-      if (status) attributes.push(int('http.response.status_code', status));
+      if (status) attributes.push(int('http.response.status_code', status), int('http.status_code', status));
       let spanStatus = {};
       if (failure) {
         attributes.push(str('error.type', failure.name || 'Error'));
@@ -179,6 +199,95 @@
         if (traceIds.length > MAX_TRACE_IDS) traceIds.splice(0, traceIds.length - MAX_TRACE_IDS);
       }
     }
+  }
+
+  // --- the page's story, as HyperDX's browser SDK tells it ------------------
+  function pointSpan(scope, name, attributes, events) {
+    const now = String(nowNanos());
+    addSpan(scope, {
+      traceId: randomHex(16), spanId: randomHex(8), name, kind: 1,
+      startTimeUnixNano: now, endTimeUnixNano: now, attributes, events: events || [], status: {},
+    });
+  }
+  const limit = (s, n) => (s.length > n ? s.slice(0, n) : s);
+  function describe(arg) {
+    if (typeof arg === 'string') return arg;
+    if (arg instanceof Error) return String(arg.message || arg);
+    try { return JSON.stringify(arg); } catch (e) { return String(arg); }
+  }
+
+  // documentLoad: from the navigation's fetch to the end of its load event.
+  function documentLoad() {
+    const nav = performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+    if (!nav || !(nav.loadEventEnd > 0)) return;
+    const at = (ms) => msNanos(performance.timeOrigin + ms);
+    const attributes = [
+      str('component', 'document-load'), str('http.url', location.href), str('http.user_agent', navigator.userAgent),
+    ];
+    if (document.referrer) attributes.push(str('document.referrer', document.referrer));
+    if (window.screen) attributes.push(str('screen.xy', `${screen.width}x${screen.height}`));
+    const events = ['fetchStart', 'domInteractive', 'domContentLoadedEventStart', 'domContentLoadedEventEnd',
+      'domComplete', 'loadEventStart', 'loadEventEnd'].filter((n) => nav[n] > 0).map((n) => ({ name: n, timeUnixNano: at(nav[n]) }));
+    addSpan('document-load', {
+      traceId: randomHex(16), spanId: randomHex(8), name: 'documentLoad', kind: 1,
+      startTimeUnixNano: at(nav.fetchStart), endTimeUnixNano: at(nav.loadEventEnd), attributes, events, status: {},
+    });
+  }
+
+  // routeChange: the page changed its URL without loading another.
+  function routeChange(prev) {
+    pointSpan('user-interaction', 'routeChange', [str('component', 'user-interaction'), str('prev.href', prev)]);
+  }
+  for (const m of ['pushState', 'replaceState']) {
+    const original = history[m];
+    history[m] = function (...args) {
+      const prev = location.href;
+      const result = original.apply(this, args);
+      if (location.href !== prev) routeChange(prev);
+      return result;
+    };
+  }
+  addEventListener('hashchange', (ev) => routeChange(ev.oldURL));
+
+  // Console output and errors.
+  function consoleSpan(type, args) {
+    const level = type === 'log' ? 'info' : type;
+    pointSpan('console', `console.${type}`, [str('component', 'console'), str('level', level), str('message', args.map(describe).join(' '))]);
+  }
+  function errorSpan(source, err, message) {
+    const isError = err instanceof Error;
+    message = limit(message || (isError ? String(err.message || err) : describe(err)), 1024);
+    if (!message) return;
+    const type = isError ? (err.name || (err.constructor && err.constructor.name) || 'Error') : 'String';
+    const attributes = [str('component', 'error'), bool('error', true), str('error.object', type), str('error.message', message)];
+    const exception = [str('exception.type', type), str('exception.message', message)];
+    if (isError && err.stack) {
+      attributes.push(str('error.stack', limit(String(err.stack), 4096)));
+      exception.push(str('exception.stacktrace', limit(String(err.stack), 4096)));
+    }
+    pointSpan('errors', source, attributes, [{ name: 'exception', timeUnixNano: String(nowNanos()), attributes: exception }]);
+  }
+  for (const type of ['log', 'info', 'warn', 'debug']) {
+    const original = console[type];
+    console[type] = function (...args) {
+      try { consoleSpan(type, args); } catch (e) { /* never let telemetry break the page */ }
+      return original.apply(this, args);
+    };
+  }
+  const consoleError = console.error;
+  console.error = function (...args) {
+    try {
+      const err = args.find((a) => a instanceof Error);
+      errorSpan('console.error', err || args.map(describe).join(' '), err ? args.map(describe).join(' ') : undefined);
+    } catch (e) { /* never let telemetry break the page */ }
+    return consoleError.apply(this, args);
+  };
+  addEventListener('error', (ev) => errorSpan('onerror', ev.error || ev.message));
+  addEventListener('unhandledrejection', (ev) => errorSpan('unhandledrejection', ev.reason));
+  if (document.readyState === 'complete') {
+    setTimeout(documentLoad, 0);
+  } else {
+    addEventListener('load', () => setTimeout(documentLoad, 0));
   }
 
   // --- sending -------------------------------------------------------------

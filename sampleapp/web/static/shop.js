@@ -40,10 +40,13 @@
     return data;
   }
 
+  // say shows the shopper a message; an error is also logged, as pages do,
+  // so it reaches the session's events (rum.js reports console.error).
   function say(msg, kind) {
     const s = $('#status');
     s.textContent = msg || '';
     s.className = kind || '';
+    if (kind === 'error') console.error(msg);
   }
   function failure(what, e) {
     if (e instanceof APIError) {

@@ -1,0 +1,167 @@
+package templatestore
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
+)
+
+// loghubContent reads the Content column of one public Loghub 2k sample.
+func loghubContent(t *testing.T, system string) []string {
+	t.Helper()
+	dir := os.Getenv("LOGHUB2K_DIR")
+	if dir == "" {
+		dir = "../../../shared/data/loghub2k"
+	}
+	fh, err := os.Open(filepath.Join(dir, system+"_2k.log_structured_corrected.csv"))
+	if err != nil {
+		t.Skipf("Loghub 2k data not found (%v): set LOGHUB2K_DIR", err)
+	}
+	defer fh.Close()
+	r := csv.NewReader(fh)
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	require.NoError(t, err)
+	ci := -1
+	for i, h := range recs[0] {
+		if h == "Content" {
+			ci = i
+		}
+	}
+	require.GreaterOrEqual(t, ci, 0)
+	var out []string
+	for _, rec := range recs[1:] {
+		out = append(out, rec[ci])
+	}
+	return out
+}
+
+// collector is what one collector does with templates: the embedding
+// processor's miner and store, and (standing in for the clickhouse_vector
+// exporter) a log_templates row for each template hash new to it.
+type collector struct {
+	m      *logtemplate.Miner
+	st     *Store
+	stored map[uint64]bool
+	rows   []string
+}
+
+func (c *collector) add(line string) uint64 {
+	r := c.m.Add(line)
+	c.st.Alias(r.Replaces, r.Hash)
+	if !c.stored[r.Hash] {
+		c.stored[r.Hash] = true
+		c.rows = append(c.rows, fmt.Sprintf("(%d, '%s', 'svc', 'ERROR', now64(9), [0,0,0,0,0,0,0,1])", r.Hash, strings.ReplaceAll(strings.ReplaceAll(r.Template, `\`, `\\`), `'`, `\'`)))
+	}
+	return r.Hash
+}
+
+func (c *collector) export(t *testing.T, ex schema.Executor, db string) {
+	if len(c.rows) == 0 {
+		return
+	}
+	require.NoError(t, ex.Exec(context.Background(), fmt.Sprintf(
+		"INSERT INTO %s.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding) VALUES %s", db, strings.Join(c.rows, ","))))
+	c.rows = nil
+}
+
+// Two collectors fed disjoint halves of one stream (alternating chunks of
+// three public Loghub systems), syncing through one database as they run,
+// end with the same templates: every line gets the same hash from both,
+// and every hash a line was stored under resolves (log_template_canonical)
+// to that hash.
+func TestTwoCollectorsOnHalvesAgree(t *testing.T) {
+	lines := append(loghubContent(t, "HDFS"), loghubContent(t, "Zookeeper")...)
+	lines = append(lines, loghubContent(t, "OpenSSH")...)
+	// Plus an event whose variable word each half sees only two values of:
+	// alone, each keeps them as constants; together they are four, a value.
+	const chunk = 250
+	names := []string{"alpha", "gamma", "beta", "delta"}
+	for i := 0; i < 8; i++ {
+		at := i*chunk + 7 // chunk i goes to collector i%2
+		lines = slices.Insert(lines, at, "lease on shard "+names[i%4]+" lost to a newer owner")
+	}
+	ctx := context.Background()
+	db := "templatestore_two"
+	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 8})
+	require.NoError(t, err)
+	var cs [2]*collector
+	for i := range cs {
+		st, err := Open(Options{Endpoint: chdbtest.HTTP(t).URL, Database: db})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		cs[i] = &collector{m: logtemplate.NewMiner(logtemplate.MinerConfig{}), st: st, stored: map[uint64]bool{}}
+	}
+	storedAs := make([]uint64, len(lines))
+	sync := func() {
+		for _, c := range cs {
+			c.export(t, ex, db)
+		}
+		for _, c := range cs {
+			_, _, err := Sync(ctx, c.st, c.m, 20000)
+			require.NoError(t, err)
+		}
+	}
+	// The stream, then the same traffic once more (a stream goes on; the
+	// aliases a sync finds are handed out with the next line).
+	for pass := 0; pass < 2; pass++ {
+		for lo := 0; lo < len(lines); lo += chunk {
+			c := cs[(lo/chunk)%2]
+			for i := lo; i < min(lo+chunk, len(lines)); i++ {
+				h := c.add(lines[i])
+				if pass == 0 {
+					storedAs[i] = h
+				}
+			}
+			sync()
+		}
+	}
+	sync()
+
+	canonical := map[uint64]uint64{}
+	got, err := ex.QueryStrings(ctx, fmt.Sprintf("SELECT concat(toString(template_hash), ' ', toString(canonical_hash)) FROM %s.log_template_canonical", db))
+	require.NoError(t, err)
+	for _, g := range got {
+		var a, b uint64
+		_, err := fmt.Sscan(g, &a, &b)
+		require.NoError(t, err)
+		canonical[a] = b
+	}
+	disagree, unresolved := 0, 0
+	for i, l := range lines {
+		a, b := cs[0].m.Add(l), cs[1].m.Add(l)
+		if a.Hash != b.Hash {
+			disagree++
+			if disagree < 5 {
+				t.Logf("collectors disagree on %q: %q vs %q", l, a.Template, b.Template)
+			}
+		}
+		h := storedAs[i]
+		if c, ok := canonical[h]; ok {
+			h = c
+		}
+		if h != a.Hash {
+			unresolved++
+			if unresolved < 5 {
+				t.Logf("stored as %d, resolves to %d, now %q", storedAs[i], h, a.Template)
+			}
+		}
+	}
+	assert.Zero(t, disagree, "lines the two collectors template differently, of %d", len(lines))
+	assert.Zero(t, unresolved, "lines whose stored hash does not resolve to their template now, of %d", len(lines))
+	assert.NotEmpty(t, canonical, "the halves generalised templates the other had stored")
+	t.Logf("%d lines, %d aliases, %d templates", len(lines), len(canonical), cs[0].m.Len())
+}

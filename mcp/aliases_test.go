@@ -1,0 +1,47 @@
+package mcp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
+)
+
+// error_summary counts a template's occurrences stored under the hashes it
+// had before it generalised (log_template_canonical) as its own, under its
+// newest text.
+func TestErrorSummaryResolvesTemplateAliases(t *testing.T) {
+	ctx := context.Background()
+	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	_, err := schema.Apply(ctx, ex, schema.Options{Database: "mcp_alias", Dims: DefaultConfig().Embedder.Dims})
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Minute)
+	ts := now.Add(-5 * time.Minute).Format("2006-01-02 15:04:05")
+	zero := "[" + strings.TrimSuffix(strings.Repeat("0,", DefaultConfig().Embedder.Dims), ",") + "]"
+	for _, stmt := range []string{
+		fmt.Sprintf(`INSERT INTO mcp_alias.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding) VALUES
+			(31, 'lease lost on shard alpha', 'worker', 'ERROR', '%s', %s), (32, 'lease lost on shard <*>', 'worker', 'ERROR', '%s', %s)`, ts, zero, ts, zero),
+		fmt.Sprintf(`INSERT INTO mcp_alias.log_template_stats
+			SELECT h, 'worker', 'ERROR', toStartOfMinute(toDateTime('%s')), n, '%s', '%s', groupUniqArrayState(5)(t)
+			FROM values('h UInt64, n UInt64, t String', (31, 7, 't1'), (32, 4, 't2'))
+			GROUP BY h, n`, ts, ts, ts),
+		`INSERT INTO mcp_alias.log_template_aliases VALUES (31, 32, now64(9))`,
+	} {
+		require.NoError(t, ex.Exec(ctx, stmt))
+	}
+	h := connect(t, testConfig(t, "mcp_alias"), now)
+	out := call[ErrorSummaryOutput](t, h, ToolErrorSummary, map[string]any{"window": "30m"})
+	require.Len(t, out.Services, 1)
+	tpls := out.Services[0].TopTemplates
+	require.Len(t, tpls, 1, "one template, not one per hash: %+v", tpls)
+	assert.Equal(t, "lease lost on shard <*>", tpls[0].Template)
+	assert.Equal(t, uint64(11), tpls[0].Count)
+	assert.ElementsMatch(t, []string{"t1", "t2"}, tpls[0].ExampleTraceIDs)
+}
