@@ -17,8 +17,8 @@ func TestMain(m *testing.M) { os.Exit(chdbtest.Main(m)) }
 // The public query set through find_similar_errors on the real engine,
 // with the store written by the collector's own embedding processor and
 // exporter. The floors sit under the scores measured when the hybrid
-// ranking was built (hybrid P@1 / P@5 / MRR 0.90 / 0.90 / 0.93 on all 103
-// queries, lexical 0.91 / 0.91 / 0.94, vector 0.34 / 0.34 / 0.37), so a
+// ranking was built (hybrid P@1 / P@5 / MRR 0.91 / 0.90 / 0.93 on all 103
+// queries, lexical 0.92 / 0.91 / 0.94, vector 0.34 / 0.34 / 0.37), so a
 // change that makes search worse fails here. Without the Loghub samples
 // the shop's queries alone are scored against the same floors.
 func TestSearchQuality(t *testing.T) {
