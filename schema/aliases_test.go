@@ -21,14 +21,15 @@ func TestQueriesResolveTemplateAliases(t *testing.T) {
 	e := chdbtest.Engine(t)
 	ex := schema.EngineExecutor{Engine: e}
 	ctx := context.Background()
+	require.NoError(t, ex.Exec(ctx, "DROP DATABASE IF EXISTS alias_test SYNC"))
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "alias_test", Dims: 8})
 	require.NoError(t, err)
 	for _, stmt := range []string{
 		fmt.Sprintf(`INSERT INTO alias_test.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding) VALUES
 			(11, 'lease lost on shard alpha', 'worker', 'ERROR', now64(9), %s),
 			(12, 'lease lost on shard <*> beta', 'worker', 'ERROR', now64(9), %s),
-			(13, 'lease lost on shard <*>', 'worker', 'ERROR', now64(9), %s),
-			(14, 'disk full', 'worker', 'ERROR', now64(9), %s)`, vec(8, 0), vec(8, 0), vec(8, 0), vec(8, 1)),
+			(13, 'lease lost on shard <*>', 'worker', 'ERROR', now64(9), [1,0.1,0,0,0,0,0,0]),
+			(14, 'disk full', 'worker', 'ERROR', now64(9), %s)`, vec(8, 0), vec(8, 0), vec(8, 1)),
 		`INSERT INTO alias_test.logs_with_embeddings (Timestamp, TraceId, SeverityText, ServiceName, Body, template, template_hash) VALUES
 			(now64(9), 't1', 'ERROR', 'worker', 'lease lost on shard alpha', 'lease lost on shard alpha', 11),
 			(now64(9), 't2', 'ERROR', 'worker', 'lease lost on shard beta', 'lease lost on shard <*> beta', 12),
@@ -44,6 +45,14 @@ func TestQueriesResolveTemplateAliases(t *testing.T) {
 		// hashes were re-pointed at 13 (a later row wins).
 		`INSERT INTO alias_test.log_template_aliases VALUES (11, 12, now64(9) - 10)`,
 		`INSERT INTO alias_test.log_template_aliases VALUES (11, 13, now64(9)), (12, 13, now64(9))`,
+		// Twenty more superseded versions of 13, nearer the query than 13
+		// itself, in one part with it: the vector index's nearest few are
+		// then all superseded ones, and a filter applied after the index
+		// would leave nothing of 13.
+		fmt.Sprintf(`INSERT INTO alias_test.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding)
+			SELECT 100 + number, 'lease lost on shard v' || toString(number), 'worker', 'ERROR', now64(9), %s FROM numbers(20)`, vec(8, 0)),
+		`INSERT INTO alias_test.log_template_aliases SELECT 100 + number, 13, now64(9) FROM numbers(20)`,
+		`OPTIMIZE TABLE alias_test.log_templates FINAL`,
 	} {
 		require.NoError(t, ex.Exec(ctx, stmt))
 	}

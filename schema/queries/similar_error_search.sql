@@ -62,14 +62,18 @@ lexical AS (
 vector AS (
     SELECT template_hash, distance, row_number() OVER (ORDER BY distance, template_hash) AS vector_rank
     FROM (
-        SELECT template_hash, min(distance) AS distance
+        -- unfiltered nearest vectors, each read as the template it belongs
+        -- to now (a filter after the vector index could leave nothing of a
+        -- successor whose superseded templates are as near)
+        SELECT if(a.canonical_hash = 0, c.template_hash, a.canonical_hash) AS template_hash, min(c.distance) AS distance
         FROM (
             SELECT template_hash, cosineDistance(embedding, {embedding:Array(Float32)}) AS distance
             FROM log_templates
-            WHERE {vector_weight:Float32} > 0 AND template_hash NOT IN (SELECT template_hash FROM log_template_canonical)
+            WHERE {vector_weight:Float32} > 0
             ORDER BY distance ASC
             LIMIT {candidates:UInt32} * 2
-        )
+        ) AS c
+        LEFT JOIN log_template_canonical AS a ON c.template_hash = a.template_hash
         GROUP BY template_hash
         ORDER BY distance, template_hash
         LIMIT {candidates:UInt32}
