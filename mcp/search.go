@@ -11,7 +11,6 @@ import (
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/search"
-	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Rankings of find_similar_errors and match_error_patterns.
@@ -390,55 +389,9 @@ type templateHit struct {
 // the window (similar_error_templates). Templates without occurrences there
 // are left out; the rest keep the ranking's order.
 func (s *Server) searchTemplates(ctx context.Context, a analysed, vec []float32, vw, lw, maxDist float64, k int, since time.Time, service string) ([]templateHit, error) {
-	rankSQL, err := schema.Query("similar_error_search")
-	if err != nil {
+	ranked, err := s.rankTemplates(ctx, a, vec, vw, lw, maxDist, 2*k)
+	if err != nil || len(ranked) == 0 {
 		return nil, err
 	}
-	var ranked []struct {
-		Hash uint64 `ch:"template_hash"`
-		hybridRow
-	}
-	if err := s.db.selectInto(ctx, &ranked, rankSQL, hybridParams(a, vec, vw, lw).float("max_distance", maxDist).int("k", 2*k)); err != nil {
-		return nil, err
-	}
-	if len(ranked) == 0 {
-		return nil, nil
-	}
-	hashes := make([]string, len(ranked))
-	for i, r := range ranked {
-		hashes[i] = uitoa(r.Hash)
-	}
-	textSQL, err := schema.Query("similar_error_templates")
-	if err != nil {
-		return nil, err
-	}
-	var rows []struct {
-		Hash        uint64    `ch:"template_hash"`
-		Template    string    `ch:"template"`
-		Service     string    `ch:"service_name"`
-		Example     string    `ch:"example_body"`
-		Occurrences uint64    `ch:"occurrences"`
-		FirstSeen   time.Time `ch:"first_seen"`
-		LastSeen    time.Time `ch:"last_seen"`
-		Traces      []string  `ch:"example_trace_ids"`
-	}
-	p := params{"hashes": "[" + strings.Join(hashes, ",") + "]"}.time("since", since).str("service", service)
-	if err := s.db.selectInto(ctx, &rows, textSQL, p); err != nil {
-		return nil, err
-	}
-	byHash := make(map[uint64]int, len(rows))
-	for i, r := range rows {
-		byHash[r.Hash] = i
-	}
-	var out []templateHit
-	for _, r := range ranked {
-		i, ok := byHash[r.Hash]
-		if !ok {
-			continue
-		}
-		t := rows[i]
-		out = append(out, templateHit{Hash: r.Hash, Template: t.Template, Service: t.Service, Example: t.Example,
-			Occurrences: t.Occurrences, FirstSeen: t.FirstSeen, LastSeen: t.LastSeen, Traces: t.Traces, hybridRow: r.hybridRow})
-	}
-	return out, nil
+	return s.templateDetails(ctx, ranked, since, service)
 }
