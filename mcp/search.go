@@ -389,9 +389,9 @@ type templateHit struct {
 // the window (similar_error_templates). Templates without occurrences there
 // are left out; the rest keep the ranking's order.
 func (s *Server) searchTemplates(ctx context.Context, a analysed, vec []float32, vw, lw, maxDist float64, k int, since time.Time, service string) ([]templateHit, error) {
-	ranked, err := s.rankTemplates(ctx, a, vec, vw, lw, maxDist, 2*k)
+	ranked, older, err := s.rankTemplates(ctx, a, vec, vw, lw, maxDist, 2*k)
 	if err != nil || len(ranked) == 0 {
 		return nil, err
 	}
-	return s.templateDetails(ctx, ranked, since, service)
+	return s.templateDetails(ctx, ranked, older, since, service)
 }

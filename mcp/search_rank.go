@@ -3,6 +3,7 @@ package mcp
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -24,11 +25,16 @@ const (
 	nearestSQL = `SELECT template_hash, cosineDistance(embedding, {embedding:Array(Float32)}) AS distance
 FROM log_templates ORDER BY distance ASC LIMIT {n:UInt32}`
 	// The templates holding a probe term (the text index finds them), with
-	// the terms the lexical ranking scores.
-	lexicalSQL = `SELECT template_hash, search_terms, search_template_terms, search_type_terms
+	// the query's terms they hold, where: all the lexical ranking reads.
+	lexicalSQL = `SELECT template_hash, arrayIntersect(search_terms, {terms:Array(String)}) AS terms,
+       arrayIntersect(search_template_terms, {terms:Array(String)}) AS template_terms,
+       arrayIntersect(search_type_terms, {terms:Array(String)}) AS type_terms,
+       length(search_template_terms) AS template_len
 FROM log_templates WHERE hasAny(search_terms, {probe:Array(String)})`
-	// Which of the hashes generalised into another template.
-	aliasSQL = `SELECT template_hash, canonical_hash FROM log_template_canonical WHERE template_hash IN {hashes:Array(UInt64)}`
+	// Which of the hashes generalised into another template, and which
+	// older hashes generalised into them.
+	aliasSQL = `SELECT template_hash, canonical_hash FROM log_template_canonical
+WHERE template_hash IN {hashes:Array(UInt64)} OR canonical_hash IN {hashes:Array(UInt64)}`
 	// Which older hashes generalised into the hashes.
 	olderSQL = `SELECT template_hash, canonical_hash FROM log_template_canonical WHERE canonical_hash IN {hashes:Array(UInt64)}`
 	// The chosen templates' text.
@@ -75,18 +81,23 @@ type rankedTemplate struct {
 
 // rankTemplates is similar_error_search: the vector and lexical rankings
 // (searchCandidates each) fused by reciprocal rank, best k first.
-func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, vw, lw, maxDist float64, k int) ([]rankedTemplate, error) {
+//
+// It also returns the older hashes that generalised into each candidate
+// (a neighbour's canonical template that was no candidate is not listed).
+func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, vw, lw, maxDist float64, k int) ([]rankedTemplate, map[uint64][]uint64, error) {
 	var near []struct {
 		Hash     uint64  `ch:"template_hash"`
 		Distance float32 `ch:"distance"`
 	}
 	var docs []struct {
 		Hash     uint64   `ch:"template_hash"`
-		Terms    []string `ch:"search_terms"`
-		Template []string `ch:"search_template_terms"`
-		Type     []string `ch:"search_type_terms"`
+		Terms    []string `ch:"terms"`
+		Template []string `ch:"template_terms"`
+		Type     []string `ch:"type_terms"`
+		Len      uint64   `ch:"template_len"`
 	}
 	probe := a.q.Probe(a.vocab)
+	scorer := a.q.Scorer(a.idf, a.vocab.AvgTerms())
 	err := both(func() error {
 		if vw <= 0 {
 			return nil
@@ -96,10 +107,10 @@ func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, v
 		if lw <= 0 || len(probe) == 0 {
 			return nil
 		}
-		return s.db.selectInto(ctx, &docs, lexicalSQL, params{}.strings("probe", probe))
+		return s.db.selectInto(ctx, &docs, lexicalSQL, params{}.strings("probe", probe).strings("terms", scorer.QueryTerms()))
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var cands []uint64
 	seen := map[uint64]bool{}
@@ -116,11 +127,11 @@ func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, v
 		add(d.Hash)
 	}
 	if len(cands) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	canonical, err := s.aliases(ctx, cands)
+	canonical, older, err := s.aliases(ctx, cands)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	// The vector ranking: each neighbour as its canonical template, at its
@@ -164,9 +175,9 @@ func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, v
 		}
 		dup[d.Hash] = true
 		keys = append(keys, d.Hash)
-		sdocs = append(sdocs, search.Doc{Terms: d.Terms, TemplateTerms: d.Template, TypeTerms: d.Type})
+		sdocs = append(sdocs, search.Doc{Terms: d.Terms, TemplateTerms: d.Template, TypeTerms: d.Type, TemplateLen: int(d.Len)})
 	}
-	lr := a.q.Scorer(a.idf, a.vocab.AvgTerms()).Rank(keys, sdocs, searchCandidates)
+	lr := scorer.Rank(keys, sdocs, searchCandidates)
 
 	// Fusion.
 	rows := map[uint64]*rankedTemplate{}
@@ -223,7 +234,7 @@ func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, v
 		}
 		return cmpUint(x.Hash, y.Hash)
 	})
-	return out[:min(len(out), k)], nil
+	return out[:min(len(out), k)], older, nil
 }
 
 func cmpUint(a, b uint64) int {
@@ -247,30 +258,60 @@ func cmpDesc(a, b float64) int {
 }
 
 // aliases maps every hash among hs that generalised into another template
-// to the template it belongs to now.
-func (s *Server) aliases(ctx context.Context, hs []uint64) (map[uint64]uint64, error) {
+// to the template it belongs to now (canonical), and every hash among hs
+// to the older hashes that generalised into it (older; a hash without
+// any has an empty entry).
+func (s *Server) aliases(ctx context.Context, hs []uint64) (canonical map[uint64]uint64, older map[uint64][]uint64, err error) {
 	var rows []struct {
 		Hash      uint64 `ch:"template_hash"`
 		Canonical uint64 `ch:"canonical_hash"`
 	}
 	if err := s.db.selectInto(ctx, &rows, aliasSQL, params{"hashes": hashList(hs)}); err != nil {
-		return nil, fmt.Errorf("read template aliases: %w", err)
+		return nil, nil, fmt.Errorf("read template aliases: %w", err)
 	}
-	m := make(map[uint64]uint64, len(rows))
+	canonical, older = map[uint64]uint64{}, make(map[uint64][]uint64, len(hs))
+	for _, h := range hs {
+		older[h] = nil
+	}
 	for _, r := range rows {
-		m[r.Hash] = r.Canonical
+		canonical[r.Hash] = r.Canonical
+		if _, ok := older[r.Canonical]; ok {
+			older[r.Canonical] = append(older[r.Canonical], r.Hash)
+		}
 	}
-	return m, nil
+	return canonical, older, nil
 }
 
 // templateDetails is similar_error_templates: the ranked templates' text
 // and occurrences in the window, those of their older hashes counted as
 // theirs. Templates without occurrences there are left out; the rest keep
 // the ranking's order.
-func (s *Server) templateDetails(ctx context.Context, ranked []rankedTemplate, since time.Time, service string) ([]templateHit, error) {
+// older gives each ranked template's older hashes; a template it does
+// not list is looked up.
+func (s *Server) templateDetails(ctx context.Context, ranked []rankedTemplate, older map[uint64][]uint64, since time.Time, service string) ([]templateHit, error) {
 	hashes := make([]uint64, len(ranked))
+	var unknown []uint64
 	for i, r := range ranked {
 		hashes[i] = r.Hash
+		if _, ok := older[r.Hash]; !ok {
+			unknown = append(unknown, r.Hash)
+		}
+	}
+	if len(unknown) > 0 {
+		var rows []struct {
+			Hash      uint64 `ch:"template_hash"`
+			Canonical uint64 `ch:"canonical_hash"`
+		}
+		if err := s.db.selectInto(ctx, &rows, olderSQL, params{"hashes": hashList(unknown)}); err != nil {
+			return nil, fmt.Errorf("read template aliases: %w", err)
+		}
+		older = maps.Clone(older)
+		if older == nil {
+			older = map[uint64][]uint64{}
+		}
+		for _, r := range rows {
+			older[r.Canonical] = append(older[r.Canonical], r.Hash)
+		}
 	}
 	var members []uint64
 	owner := map[uint64]uint64{}
@@ -278,17 +319,12 @@ func (s *Server) templateDetails(ctx context.Context, ranked []rankedTemplate, s
 		owner[h] = h
 		members = append(members, h)
 	}
-	var older []struct {
-		Hash      uint64 `ch:"template_hash"`
-		Canonical uint64 `ch:"canonical_hash"`
-	}
-	if err := s.db.selectInto(ctx, &older, olderSQL, params{"hashes": hashList(hashes)}); err != nil {
-		return nil, fmt.Errorf("read template aliases: %w", err)
-	}
-	for _, r := range older {
-		if _, ok := owner[r.Hash]; !ok {
-			owner[r.Hash] = r.Canonical
-			members = append(members, r.Hash)
+	for _, h := range hashes {
+		for _, o := range older[h] {
+			if _, ok := owner[o]; !ok {
+				owner[o] = h
+				members = append(members, o)
+			}
 		}
 	}
 	var texts []struct {

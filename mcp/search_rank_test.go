@@ -82,7 +82,7 @@ func TestSearchPiecesMatchTheNamedQueries(t *testing.T) {
 				hybridRow
 			}
 			require.NoError(t, s.db.selectInto(ctx, &want, rankSQL, hybridParams(a, vec, w[0], w[1]).float("max_distance", maxDist).int("k", 20)), name)
-			got, err := s.rankTemplates(ctx, a, vec, w[0], w[1], maxDist, 20)
+			got, older, err := s.rankTemplates(ctx, a, vec, w[0], w[1], maxDist, 20)
 			require.NoError(t, err, name)
 			require.Len(t, got, len(want), name)
 			for i := range want {
@@ -118,8 +118,14 @@ func TestSearchPiecesMatchTheNamedQueries(t *testing.T) {
 					hashes[i] = x.Hash
 				}
 				require.NoError(t, s.db.selectInto(ctx, &details, detailSQL, params{"hashes": hashList(hashes)}.time("since", since).str("service", service)))
-				hits, err := s.templateDetails(ctx, got, since, service)
+				hits, err := s.templateDetails(ctx, got, older, since, service)
 				require.NoError(t, err)
+				lookedUp, err := s.templateDetails(ctx, got, nil, since, service)
+				require.NoError(t, err)
+				require.Len(t, lookedUp, len(hits), name)
+				for i := range hits {
+					assert.Equal(t, hits[i].Occurrences, lookedUp[i].Occurrences, "%s: older hashes looked up after the ranking", name)
+				}
 				byHash := map[uint64]int{}
 				for i, d := range details {
 					byHash[d.Hash] = i

@@ -2,11 +2,25 @@ package search
 
 import "slices"
 
-// Doc is a stored document's terms as migration 0009 materializes them.
+// Doc is a stored document's terms as migration 0009 materializes them;
+// only those among the query's terms need be given.
 type Doc struct {
 	Terms         []string // search_terms: everything it says
 	TemplateTerms []string // search_template_terms: its template's alone
 	TypeTerms     []string // search_type_terms: the error class it leads with
+	// TemplateLen is how many template terms it has, BM25's document
+	// length.
+	TemplateLen int
+}
+
+// QueryTerms are the distinct terms of the query's alternatives: all a
+// document's terms the scorer reads.
+func (s *Scorer) QueryTerms() []string {
+	out := make([]string, len(s.index))
+	for t, i := range s.index {
+		out[i] = t
+	}
+	return out
 }
 
 // Scorer scores documents for a query by BM25 with binary term frequency,
@@ -99,7 +113,7 @@ func (s *Scorer) Score(d Doc) (float64, []int) {
 		groupBest = max(groupBest, c)
 	}
 	sum += groupBest
-	return sum * 2.2 / (1 + 1.2*(0.75+0.25*float64(len(d.TemplateTerms))/s.avgLen)), matched
+	return sum * 2.2 / (1 + 1.2*(0.75+0.25*float64(d.TemplateLen)/s.avgLen)), matched
 }
 
 // Scored is a document's place in a lexical ranking.
