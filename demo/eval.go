@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otelcol-agentic/otelcol-agentic/internal/searcheval"
+	"github.com/otelcol-agentic/otelcol-agentic/demo/searcheval"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
 )
