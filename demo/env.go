@@ -26,6 +26,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chquery"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // RepoRoot finds the directory holding go.mod, from the working directory up.
@@ -200,7 +201,7 @@ func (c *Collector) readPasswords() error {
 // Query runs SQL over the collector's ClickHouse HTTP interface (database
 // agentic_otel) as the viewer, and returns the TabSeparated answer.
 func (c *Collector) Query(ctx context.Context, sql string) (string, error) {
-	return chquery.Client{Addr: c.ClickHTTP, Database: "agentic_otel", User: "viewer", Password: c.viewerPassword}.Query(ctx, sql, nil)
+	return chquery.Client{Addr: c.ClickHTTP, Database: schema.DefaultDatabase, User: "viewer", Password: c.viewerPassword}.Query(ctx, sql, nil)
 }
 
 // Agent is an MCP client session with build/agentic-mcp over stdio.
@@ -217,7 +218,7 @@ func StartAgent(ctx context.Context, root string, col *Collector) (*Agent, error
 		return nil, fmt.Errorf("MCP server %s not found: run `make build` (or go build -o build/agentic-mcp ./mcp/cmd/agentic-mcp)", bin)
 	}
 	host, port, _ := net.SplitHostPort(col.ClickHTTP)
-	cmd := exec.Command(bin, "--collector-config", filepath.Join(root, "otelcol-config.yaml"))
+	cmd := exec.Command(bin)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CLICKHOUSE_HOST="+host, "CLICKHOUSE_PORT="+port,
 		"CLICKHOUSE_USER=agent", "CLICKHOUSE_PASSWORD="+col.agentPassword)

@@ -3,9 +3,7 @@ package clickhousevectorexporter
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -16,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/loopback"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Config configures the clickhouse_vector exporter.
@@ -66,7 +66,7 @@ func createDefaultConfig() *Config {
 	return &Config{
 		Endpoint:             "http://127.0.0.1:8123",
 		Username:             "default",
-		Database:             "agentic_otel",
+		Database:             schema.DefaultDatabase,
 		Embedder:             embed.DefaultConfig(),
 		SeedPatterns:         true,
 		CreateSchema:         true,
@@ -127,9 +127,7 @@ func (cfg *Config) compression(host string) clickhouse.CompressionMethod {
 	case "none":
 		return clickhouse.CompressionNone
 	}
-	if h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"); h == "localhost" {
-		return clickhouse.CompressionNone
-	} else if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+	if loopback.Host(host) {
 		return clickhouse.CompressionNone
 	}
 	return clickhouse.CompressionLZ4

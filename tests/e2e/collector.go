@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chquery"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // RepoRoot returns the repository root (where go.mod is).
@@ -255,7 +256,7 @@ func (c *Collector) As(user string) chquery.Client {
 	if err != nil {
 		pw = "" // the query then fails with ClickHouse's AUTHENTICATION_FAILED
 	}
-	return chquery.Client{Addr: c.ClickHTTP, Database: "agentic_otel", User: user, Password: pw}
+	return chquery.Client{Addr: c.ClickHTTP, Database: schema.DefaultDatabase, User: user, Password: pw}
 }
 
 // Eventually polls a query until cond accepts its answer (bounded wait).
