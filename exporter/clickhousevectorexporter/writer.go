@@ -2,7 +2,6 @@ package clickhousevectorexporter
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"math"
 	"net/url"
@@ -87,7 +86,11 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 		DialTimeout: w.cfg.DialTimeout,
 	}
 	if u.Scheme == "https" {
-		opts.TLS = tlsConfig()
+		tlsCfg, err := w.cfg.TLS.LoadTLSConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		opts.TLS = tlsCfg
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, w.cfg.DialTimeout)
 	defer cancel()
@@ -104,7 +107,7 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 			_ = conn.Close()
 			return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running?)", u.Host, err)
 		}
-		_, err = schema.Apply(ctx, executor(conn), schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.Cluster, TTL: w.cfg.TTL})
+		_, err = schema.Apply(ctx, executor(conn), schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.ClusterName, TTL: w.cfg.TTL})
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("create the vector tables: %w", err)
@@ -729,5 +732,3 @@ func cosineDistance(a, b []float32) float64 {
 	}
 	return 1 - dot/math.Sqrt(na*nb)
 }
-
-func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }
