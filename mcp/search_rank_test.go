@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
@@ -27,7 +28,7 @@ func TestSearchPiecesMatchTheNamedQueries(t *testing.T) {
 	ctx := context.Background()
 	const db, templates = "mcp_search_pieces", 600
 	dims := DefaultConfig().Embedder.Dims
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: dims})
 	require.NoError(t, err)
 	h := embed.NewHash(dims)

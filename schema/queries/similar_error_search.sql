@@ -31,6 +31,10 @@
 -- generalised into another (log_template_canonical) are not ranked
 -- themselves: similar_error_templates counts their occurrences as the
 -- template's they belong to now.
+-- find_similar_errors runs this ranking in smaller statements with the
+-- fusion in Go (mcp/search_rank.go: ClickHouse takes longer to plan this
+-- statement than to run its parts); TestSearchPiecesMatchTheNamedQueries
+-- holds the two to the same answers, so a change here is a change there.
 -- Parameters: embedding, max_distance, terms, groups, weights, idf, probe,
 -- avg_len, vector_weight and lexical_weight (1 and 1 hybrid; 0 switches a
 -- ranking off), candidates (per ranking), k.
