@@ -47,6 +47,24 @@ func scaleTemplate(r *rand.Rand, i int) (template, body string) {
 	return template, body
 }
 
+// scaleTemplateRows are n synthetic templates as JSONEachRow rows of
+// log_templates, embedded by the hash embedder, over the given number of
+// services.
+func scaleTemplateRows(n, services, dims int, r *rand.Rand, now time.Time) string {
+	h := embed.NewHash(dims)
+	var rows strings.Builder
+	for i := range n {
+		tpl, body := scaleTemplate(r, i)
+		v, _ := json.Marshal(h.EmbedOne(tpl))
+		row, _ := json.Marshal(map[string]any{"template_hash": i + 1, "template": tpl, "service_name": fmt.Sprintf("svc-%d", i%services),
+			"severity_text": "ERROR", "example_body": body, "first_seen": now.Add(-2 * time.Hour).Format("2006-01-02 15:04:05"),
+			"embedding_model": h.Model()})
+		rows.Write(row[:len(row)-1])
+		fmt.Fprintf(&rows, `,"embedding":%s}`+"\n", v)
+	}
+	return rows.String()
+}
+
 var scaleStoreLoaded bool
 
 // loadScaleStore writes 10,000 templates (with the HNSW index and the
@@ -63,19 +81,7 @@ func loadScaleStore(b *testing.B) string {
 	if _, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 384}); err != nil {
 		b.Fatal(err)
 	}
-	h := embed.NewHash(384)
-	r := rand.New(rand.NewPCG(20, 20))
-	var rows strings.Builder
-	now := time.Now().UTC()
-	for i := range templates {
-		tpl, body := scaleTemplate(r, i)
-		v, _ := json.Marshal(h.EmbedOne(tpl))
-		row, _ := json.Marshal(map[string]any{"template_hash": i + 1, "template": tpl, "service_name": fmt.Sprintf("svc-%d", i%20),
-			"severity_text": "ERROR", "example_body": body, "first_seen": now.Add(-2 * time.Hour).Format("2006-01-02 15:04:05"),
-			"embedding_model": h.Model()})
-		rows.Write(row[:len(row)-1])
-		fmt.Fprintf(&rows, `,"embedding":%s}`+"\n", v)
-	}
+	rows := scaleTemplateRows(templates, 20, 384, rand.New(rand.NewPCG(20, 20)), time.Now().UTC())
 	start := time.Now()
 	conn, err := e.Acquire(ctx)
 	if err != nil {
@@ -85,7 +91,7 @@ func loadScaleStore(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := in.Append([]byte(rows.String())); err != nil {
+	if err := in.Append([]byte(rows)); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := in.Done(); err != nil {

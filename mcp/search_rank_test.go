@@ -2,7 +2,6 @@ package mcp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
-	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
@@ -31,20 +29,9 @@ func TestSearchPiecesMatchTheNamedQueries(t *testing.T) {
 	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: dims})
 	require.NoError(t, err)
-	h := embed.NewHash(dims)
-	r := rand.New(rand.NewPCG(4, 4))
 	now := time.Now().UTC().Truncate(time.Minute)
-	var rows strings.Builder
-	for i := range templates {
-		tpl, body := scaleTemplate(r, i)
-		v, _ := json.Marshal(h.EmbedOne(tpl))
-		row, _ := json.Marshal(map[string]any{"template_hash": i + 1, "template": tpl, "service_name": fmt.Sprintf("svc-%d", i%5),
-			"severity_text": "ERROR", "example_body": body, "first_seen": now.Add(-2 * time.Hour).Format("2006-01-02 15:04:05"),
-			"embedding_model": h.Model()})
-		rows.Write(row[:len(row)-1])
-		fmt.Fprintf(&rows, `,"embedding":%s}`+"\n", v)
-	}
-	require.NoError(t, ex.Exec(ctx, fmt.Sprintf("INSERT INTO %s.log_templates (template_hash, template, service_name, severity_text, example_body, first_seen, embedding_model, embedding) FORMAT JSONEachRow\n%s", db, rows.String())))
+	rows := scaleTemplateRows(templates, 5, dims, rand.New(rand.NewPCG(4, 4)), now)
+	require.NoError(t, ex.Exec(ctx, fmt.Sprintf("INSERT INTO %s.log_templates (template_hash, template, service_name, severity_text, example_body, first_seen, embedding_model, embedding) FORMAT JSONEachRow\n%s", db, rows)))
 	// Templates 1..60 generalised into 61..120: their occurrences are the
 	// newer template's, and they are not ranked themselves.
 	var aliases []string
