@@ -112,19 +112,27 @@ func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, v
 	if err != nil {
 		return nil, nil, err
 	}
-	var cands []uint64
-	seen := map[uint64]bool{}
-	add := func(h uint64) {
-		if !seen[h] {
-			seen[h] = true
-			cands = append(cands, h)
+	// Every candidate scored; only the best few need their aliases read
+	// (a superseded template is left out of the ranking), the more only
+	// while superseded ones leave the ranking short.
+	var keys []uint64
+	var sdocs []search.Doc
+	dup := map[uint64]bool{}
+	for _, d := range docs {
+		if !dup[d.Hash] {
+			dup[d.Hash] = true
+			keys = append(keys, d.Hash)
+			sdocs = append(sdocs, search.Doc{Terms: d.Terms, TemplateTerms: d.Template, TypeTerms: d.Type, TemplateLen: int(d.Len)})
 		}
 	}
+	scored := scorer.Rank(keys, sdocs, len(sdocs))
+	var cands []uint64
 	for _, n := range near {
-		add(n.Hash)
+		cands = append(cands, n.Hash)
 	}
-	for _, d := range docs {
-		add(d.Hash)
+	window := min(len(scored), 2*searchCandidates)
+	for _, l := range scored[:window] {
+		cands = append(cands, l.Key)
 	}
 	if len(cands) == 0 {
 		return nil, nil, nil
@@ -132,6 +140,30 @@ func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, v
 	canonical, older, err := s.aliases(ctx, cands)
 	if err != nil {
 		return nil, nil, err
+	}
+	var lr []search.Scored
+	for {
+		lr = lr[:0]
+		for _, l := range scored[:window] {
+			if _, superseded := canonical[l.Key]; !superseded && len(lr) < searchCandidates {
+				lr = append(lr, l)
+			}
+		}
+		if len(lr) == searchCandidates || window == len(scored) {
+			break
+		}
+		next := min(len(scored), 2*window)
+		more := make([]uint64, 0, next-window)
+		for _, l := range scored[window:next] {
+			more = append(more, l.Key)
+		}
+		c, o, err := s.aliases(ctx, more)
+		if err != nil {
+			return nil, nil, err
+		}
+		maps.Copy(canonical, c)
+		maps.Copy(older, o)
+		window = next
 	}
 
 	// The vector ranking: each neighbour as its canonical template, at its
@@ -164,20 +196,6 @@ func (s *Server) rankTemplates(ctx context.Context, a analysed, vec []float32, v
 		return cmpUint(x.hash, y.hash)
 	})
 	vr = vr[:min(len(vr), searchCandidates)]
-
-	// The lexical ranking over templates that are their own canonical.
-	var keys []uint64
-	var sdocs []search.Doc
-	dup := map[uint64]bool{}
-	for _, d := range docs {
-		if _, superseded := canonical[d.Hash]; superseded || dup[d.Hash] {
-			continue
-		}
-		dup[d.Hash] = true
-		keys = append(keys, d.Hash)
-		sdocs = append(sdocs, search.Doc{Terms: d.Terms, TemplateTerms: d.Template, TypeTerms: d.Type, TemplateLen: int(d.Len)})
-	}
-	lr := scorer.Rank(keys, sdocs, searchCandidates)
 
 	// Fusion.
 	rows := map[uint64]*rankedTemplate{}

@@ -32,18 +32,20 @@ func TestSearchPiecesMatchTheNamedQueries(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Minute)
 	rows := scaleTemplateRows(templates, 5, dims, rand.New(rand.NewPCG(4, 4)), now)
 	require.NoError(t, ex.Exec(ctx, fmt.Sprintf("INSERT INTO %s.log_templates (template_hash, template, service_name, severity_text, example_body, first_seen, embedding_model, embedding) FORMAT JSONEachRow\n%s", db, rows)))
-	// Templates 1..60 generalised into 61..120: their occurrences are the
-	// newer template's, and they are not ranked themselves.
+	// Templates 1..400 generalised into 401..600 (two each): their
+	// occurrences are the newer template's, and they are not ranked
+	// themselves — so many that the best lexical candidates are mostly
+	// superseded ones.
 	var aliases []string
-	for i := 1; i <= 60; i++ {
-		aliases = append(aliases, fmt.Sprintf("(%d, %d, now64(9))", i, i+60))
+	for i := 1; i <= 400; i++ {
+		aliases = append(aliases, fmt.Sprintf("(%d, %d, now64(9))", i, 401+(i-1)%200))
 	}
 	for _, stmt := range []string{
 		fmt.Sprintf("INSERT INTO %s.log_template_aliases VALUES %s", db, strings.Join(aliases, ", ")),
-		// Occurrences through the input table; two traces a template, so
-		// that a template and its older hash have at most five between them.
+		// Occurrences through the input table; two traces for a template
+		// and its older hashes, so that the five examples kept are all.
 		fmt.Sprintf(`INSERT INTO %s.logs_with_embeddings_in (Timestamp, TraceId, SpanId, SeverityText, ServiceName, Body, template, template_hash, embedding_model)
-			SELECT toDateTime64('%s', 9) - toIntervalSecond(number %% 5400), concat('t', toString(th), '-', toString(number %% 2)), '', 'ERROR',
+			SELECT toDateTime64('%s', 9) - toIntervalSecond(number %% 5400), concat('t', toString((th - 1) %% 200), '-', toString(number %% 2)), '', 'ERROR',
 			       concat('svc-', toString((th - 1) %% 5)), 'body', 'tpl', th, ''
 			FROM (SELECT number, 1 + (number %% %d) AS th FROM numbers(%d))`, db, now.Format("2006-01-02 15:04:05"), templates, templates*7),
 	} {
@@ -57,7 +59,7 @@ func TestSearchPiecesMatchTheNamedQueries(t *testing.T) {
 	require.NoError(t, err)
 	since := now.Add(-time.Hour)
 	newer := 0 // hits that are a superseded template's successor
-	queries := append(scaleQueries, "UpstreamError: get_user connection refused during list_items v61", "Cache")
+	queries := append(scaleQueries, "UpstreamError: get_user connection refused during list_items v401", "Cache")
 	for _, q := range queries {
 		tpl, vec, err := s.embedText(ctx, q)
 		require.NoError(t, err)
@@ -76,7 +78,7 @@ func TestSearchPiecesMatchTheNamedQueries(t *testing.T) {
 			for i := range want {
 				g, x := got[i], want[i]
 				require.Equal(t, x.Hash, g.Hash, "%s: place %d", name, i+1)
-				if x.Hash > 60 && x.Hash <= 120 {
+				if x.Hash > 400 {
 					newer++
 				}
 				assert.Equal(t, x.VectorRank, g.VectorRank, name)
