@@ -24,6 +24,8 @@ const (
 	ToolGetTrace              = "get_trace"
 	ToolGetSession            = "get_session"
 	ToolAnalyzeRootCause      = "analyze_root_cause"
+	ToolCompareWindows        = "compare_windows"
+	ToolCompareAttributes     = "compare_attributes"
 )
 
 // readOnly are the annotations of every tool: ClickHouse runs each of
@@ -48,6 +50,26 @@ func (s *Server) addTools() {
 			"Then verify with get_trace on an example trace id.",
 	}, s.analyzeRootCause, func(sc *jsonschema.Schema) {
 		intRange(sc, "k", 1, 10, 5)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolCompareWindows,
+		Annotations: readOnly("Compare windows", false),
+		Description: "What changed between a window and the period just before it: error templates that are new, spiking or vanished, and operations " +
+			"(service, span name) that are new, vanished, failing more, slower (Mann-Whitney U on durations) or busier/quieter, each with counts, " +
+			"rates, p-value and example traces. Flags are tested so that a window where nothing changed flags nothing 99% of the time. " +
+			"Use it to see what is different now; then compare_attributes for which segment is hit.",
+	}, s.compareWindowsTool, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 50, 10)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolCompareAttributes,
+		Annotations: readOnly("Compare attributes of bad and good traces", false),
+		Description: "Which attribute values (service.version, region, customer tier, browser, any resource or span attribute) are over-represented " +
+			"among the window's bad traces (failed, slower than the baseline's p95, or either) against the good ones, with counts, shares, " +
+			"effect size and Fisher's exact p-value. Use it to find the deploy, segment or dependency a fault is confined to.",
+	}, s.compareAttributesTool, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 50, 10)
+		sc.Properties["bad"].Enum = []any{BadErrors, BadSlow, BadEither}
 	})
 	add(s, &sdk.Tool{
 		Name:        ToolErrorSummary,

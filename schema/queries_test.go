@@ -164,7 +164,7 @@ func TestNamedQueriesRun(t *testing.T) {
 	assert.Equal(t, "1", f[9], "far from the query")
 	assert.Equal(t, "0", f[12], "and without its words")
 
-	assert.ElementsMatch(t, []string{"anomaly_detection", "pattern_matching", "similar_error_occurrences", "similar_error_search", "similar_error_templates"}, schema.QueryNames())
+	assert.ElementsMatch(t, []string{"anomaly_detection", "compare_attributes", "compare_windows_spans", "compare_windows_templates", "pattern_matching", "similar_error_occurrences", "similar_error_search", "similar_error_templates"}, schema.QueryNames())
 }
 
 func TestPatternCatalogue(t *testing.T) {
