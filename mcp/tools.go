@@ -44,9 +44,9 @@ func (s *Server) addTools() {
 		Annotations: readOnly("Analyze root cause", remoteEmbedder),
 		Description: "Start here when asked why errors or latency rose (\"payment errors spiked in the last hour — why?\"). " +
 			"Ranks candidate root causes for a service or the whole system over a window: service, operation and kind " +
-			"(db_pool_exhaustion, dependency_timeout, memory_leak, race_condition, dependency_unavailable, …), each with evidence — " +
-			"when it started, error/latency change against the preceding baseline, how the failure propagates from the deepest failing span to the symptom, " +
-			"pool and heap metrics, and matching known incidents with their resolution. Deterministic, from telemetry only. " +
+			"(db_pool_exhaustion, dependency_timeout, latency, deploy_regression, memory_leak, race_condition, …) scored by what changed against the " +
+			"preceding baseline (error rate by Fisher's test, durations by Mann-Whitney U; chronic errors rank low), each with evidence — onset, " +
+			"propagation from the deepest failing span, pool and heap metrics, the version change, known incidents — citing compare_windows and compare_attributes. " +
 			"Then verify with get_trace on an example trace id.",
 	}, s.analyzeRootCause, func(sc *jsonschema.Schema) {
 		intRange(sc, "k", 1, 10, 5)
