@@ -317,34 +317,9 @@ type AnomalousTrace struct {
 	CentroidDistance float64   `json:"centroid_distance"`
 }
 
-// anomalousTracesSQL is schema's anomaly_detection query with an end bound,
-// a service filter (any hop of the span sequence) and a bounded centroid
-// sample.
-const anomalousTracesSQL = `WITH (
-    SELECT avgForEach(embedding) FROM (
-        SELECT embedding FROM traces_with_embeddings
-        WHERE is_anomaly = 0 AND Timestamp >= {baseline_since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
-        LIMIT 20000)
-) AS centroid
-SELECT TraceId, Timestamp, ServiceName, root_operation, span_sequence, total_duration, span_count,
-       error_count, anomaly_score, is_anomaly, anomaly_type,
-       if(empty(centroid), 0, cosineDistance(embedding, centroid)) AS centroid_distance
-FROM (` + fullestTraceRows + `)
-WHERE ({only_anomalous:UInt8} = 0 OR is_anomaly = 1)
-ORDER BY anomaly_score DESC, centroid_distance DESC, TraceId
-LIMIT {k:UInt32}`
-
-// fullestTraceRows is traces_with_embeddings in the window, one row per
-// trace: a trace whose spans arrived in parts may also have a row of its
-// first part, and the row of the whole trace has the most spans; a trace
-// whose session turned out abnormal later has a revised row as full,
-// flagged, which is the one that counts.
-const fullestTraceRows = `SELECT * FROM traces_with_embeddings
-    WHERE Timestamp >= {since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
-      AND ({service:String} = '' OR ServiceName = {service:String}
-           OR has(arrayMap(x -> splitByChar(' ', x)[1], splitByString(' -> ', span_sequence)), {service:String}))
-    ORDER BY TraceId, span_count DESC, is_anomaly DESC
-    LIMIT 1 BY TraceId`
+// allRows is the largest k: the anomaly query with it returns every trace
+// of the window, for counting.
+const allRows = "18446744073709551615"
 
 func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolRequest, in DetectAnomalousTracesInput) (*sdk.CallToolResult, DetectAnomalousTracesOutput, error) {
 	var out DetectAnomalousTracesOutput
@@ -371,7 +346,11 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 		Type      string    `ch:"anomaly_type"`
 		Centroid  float64   `ch:"centroid_distance"`
 	}
-	if err := s.db.selectInto(ctx, &rows, anomalousTracesSQL, p); err != nil {
+	anomalySQL, err := schema.Query("anomaly_detection")
+	if err != nil {
+		return nil, out, err
+	}
+	if err := s.db.selectInto(ctx, &rows, anomalySQL, p); err != nil {
 		return nil, out, err
 	}
 	for _, r := range rows {
@@ -388,8 +367,13 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 		N    uint64 `ch:"n"`
 		A    uint64 `ch:"a"`
 	}
-	if err := s.db.selectInto(ctx, &counts, `SELECT anomaly_type, count() AS n, countIf(is_anomaly = 1) AS a FROM (`+fullestTraceRows+`)
-		GROUP BY anomaly_type`, p); err != nil {
+	all := params{}
+	for k, v := range p {
+		all[k] = v
+	}
+	all["k"], all["only_anomalous"] = allRows, "0"
+	if err := s.db.selectInto(ctx, &counts, `SELECT anomaly_type, count() AS n, countIf(is_anomaly = 1) AS a FROM (`+anomalySQL+`)
+		GROUP BY anomaly_type`, all); err != nil {
 		return nil, out, err
 	}
 	for _, c := range counts {
