@@ -47,7 +47,7 @@ func TestToolSchemaSnapshot(t *testing.T) {
 		assert.Less(t, len(tl.Description), 800, tl.Name)
 	}
 	assert.Equal(t, []string{ToolAnalyzeRootCause, ToolCompareAttributes, ToolCompareWindows, ToolDescribeTable, ToolDetectAnomalousTraces, ToolErrorSummary, ToolEstimateQuery,
-		ToolFindSimilarErrors, ToolGetSession, ToolGetTrace, ToolListTables, ToolMatchErrorPatterns, ToolRunSelectQuery}, names)
+		ToolFindSimilarErrors, ToolGetSession, ToolGetTrace, ToolListIncidents, ToolListTables, ToolMatchErrorPatterns, ToolRunSelectQuery}, names)
 }
 
 func TestNullArgumentsAndUnknownFieldsAreSafe(t *testing.T) {

@@ -26,6 +26,7 @@ const (
 	ToolAnalyzeRootCause      = "analyze_root_cause"
 	ToolCompareWindows        = "compare_windows"
 	ToolCompareAttributes     = "compare_attributes"
+	ToolListIncidents         = "list_incidents"
 )
 
 // readOnly are the annotations of every tool: ClickHouse runs each of
@@ -106,6 +107,16 @@ func (s *Server) addTools() {
 			"with span sequence, duration, error count and anomaly type. Use it to scan for unusual behaviour (\"is anything abnormal right now?\"); then get_trace on the top ones.",
 	}, s.detectAnomalousTraces, func(sc *jsonschema.Schema) {
 		intRange(sc, "k", 1, 100, 20)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolListIncidents,
+		Annotations: readOnly("List incidents", false),
+		Description: "Groups the window's flagged (anomalous) traces into a handful of incidents: traces that deviate at the same span " +
+			"(the deepest failing one, or the one a slow trace waited on) in the same way, close in time. Each with trace and error counts, " +
+			"first/last seen, entry operations, services, sessions, typical span sequence and example traces. " +
+			"Use it for \"what is wrong right now?\" instead of reading traces one by one; then analyze_root_cause or get_trace.",
+	}, s.listIncidents, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 20, 5)
 	})
 	add(s, &sdk.Tool{
 		Name:        ToolGetTrace,
