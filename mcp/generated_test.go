@@ -26,7 +26,30 @@ const (
 	faultSegmentError           // the leaf fails for one value of a span attribute
 	faultLatency                // the leaf gets slow; no errors anywhere
 	faultDeploy                 // the leaf restarts with a new version that fails
+	faultTimeout                // the leaf gets so slow that the middle service's calls time out
+	faultMidError               // the middle service fails itself
+	faultMidLatency             // the middle service gets slow itself
 )
+
+// expected is the answer a generated fault asks for: the service index
+// (0 entry, 1 middle, 2 leaf) and kind of its root cause.
+func (f faultKind) expected() (int, string) {
+	switch f {
+	case faultSegmentError:
+		return 2, "error_rate"
+	case faultLatency:
+		return 2, "latency"
+	case faultDeploy:
+		return 2, "deploy_regression"
+	case faultTimeout:
+		return 2, "dependency_timeout"
+	case faultMidError:
+		return 1, "error_rate"
+	case faultMidLatency:
+		return 1, "latency"
+	}
+	return -1, ""
+}
 
 type genScenario struct {
 	seed  uint64
@@ -34,6 +57,9 @@ type genScenario struct {
 	// chronic: the middle service fails now and then all hour long with an
 	// error of its own, before and after the onset alike.
 	chronic bool
+	// intensity scales the fault: the share of requests failing, or the
+	// slowdown's factor over 4 (default 0.8).
+	intensity float64
 }
 
 // genWorld is what a seed drew.
@@ -63,7 +89,7 @@ func word(rng *rand.Rand, n int) string {
 
 func newWorld(sc genScenario) *genWorld {
 	rng := rand.New(rand.NewPCG(sc.seed, uint64(sc.fault)*7+boolU(sc.chronic)))
-	w := &genWorld{db: fmt.Sprintf("gen_%d_%d_%d", sc.seed, sc.fault, boolU(sc.chronic))}
+	w := &genWorld{db: fmt.Sprintf("gen_%d_%d_%d_%d", sc.seed, sc.fault, boolU(sc.chronic), int(100*sc.intensity))}
 	for i := range w.services {
 		w.services[i] = word(rng, 5) + "-" + word(rng, 3)
 		w.ops[i] = fmt.Sprintf("%s /%s/%s", []string{"GET", "POST", "PUT"}[rng.IntN(3)], word(rng, 4), word(rng, 6))
@@ -193,19 +219,29 @@ func buildGenerated(t testing.TB, sc genScenario) *genWorld {
 			}
 			// Log-normal latencies around 20 ms at the leaf.
 			leafDur := time.Duration(20e6 * math.Exp(0.3*rng.NormFloat64()))
-			leafErr := ""
+			intensity := sc.intensity
+			if intensity == 0 {
+				intensity = 0.8
+			}
+			leafErr, midErr, midSelf := "", "", time.Duration(5e6*math.Exp(0.3*rng.NormFloat64()))
+			timedOut := false
 			switch {
 			case faulty && sc.fault == faultLatency:
-				leafDur *= 8
-			case faulty && sc.fault == faultSegmentError && seg == w.faultSeg && rng.Float64() < 0.8,
-				faulty && sc.fault == faultDeploy && rng.Float64() < 0.5:
+				leafDur = time.Duration(float64(leafDur) * 10 * intensity)
+			case faulty && sc.fault == faultMidLatency:
+				midSelf = time.Duration(float64(midSelf) * 40 * intensity)
+			case faulty && sc.fault == faultTimeout && rng.Float64() < intensity:
+				leafDur, timedOut = time.Duration(1.5e9+rng.Float64()*1.5e9), true
+			case faulty && sc.fault == faultSegmentError && seg == w.faultSeg && rng.Float64() < intensity,
+				faulty && sc.fault == faultDeploy && rng.Float64() < intensity*0.6:
 				leafErr = fmt.Sprintf("%s %d", w.faultMsg, rng.IntN(100000))
+			case faulty && sc.fault == faultMidError && rng.Float64() < intensity*0.5:
+				midErr = fmt.Sprintf("%s %d", w.faultMsg, rng.IntN(100000))
 			}
-			midErr := ""
-			if sc.chronic && rng.Float64() < 0.06 {
+			if sc.chronic && midErr == "" && rng.Float64() < 0.06 {
 				midErr = fmt.Sprintf("%s %d", w.chronMsg, rng.IntN(100000))
 			}
-			failed := leafErr != "" || midErr != ""
+			failed := leafErr != "" || midErr != "" || timedOut
 			upMsg := func(svc string) string {
 				if !failed {
 					return ""
@@ -216,10 +252,15 @@ func buildGenerated(t testing.TB, sc genScenario) *genWorld {
 			mk := func(i int, kind ptrace.SpanKind, off, dur time.Duration, msg string, ver string) genSpan {
 				return genSpan{svc: w.services[i], ver: ver, name: w.ops[i], kind: kind, start: at.Add(off), dur: dur, errMsg: msg, attrs: attrs}
 			}
-			midDur := leafDur + time.Duration(5e6*math.Exp(0.3*rng.NormFloat64()))
+			callDur := leafDur + time.Millisecond
+			callMsg := ifThen(leafErr != "", w.services[2]+" call failed: 500")
+			if timedOut {
+				callDur, callMsg = time.Second, fmt.Sprintf("Get %q: context deadline exceeded", "http://"+w.services[2]+"/"+word(rng, 4))
+			}
+			midDur := callDur + midSelf
 			entryDur := midDur + time.Duration(3e6*math.Exp(0.3*rng.NormFloat64()))
 			entryMsg, midMsg := upMsg(w.services[1]), ""
-			if leafErr != "" {
+			if leafErr != "" || timedOut {
 				midMsg = upMsg(w.services[2])
 			}
 			if midErr != "" {
@@ -232,8 +273,8 @@ func buildGenerated(t testing.TB, sc genScenario) *genWorld {
 			}
 			if midErr == "" {
 				spans = append(spans,
-					genSpan{svc: w.services[1], ver: "3.1.0", name: w.ops[2], kind: ptrace.SpanKindClient, start: at.Add(3 * time.Millisecond), dur: leafDur + time.Millisecond,
-						errMsg: ifThen(leafErr != "", w.services[2]+" call failed: 500"), attrs: attrs},
+					genSpan{svc: w.services[1], ver: "3.1.0", name: w.ops[2], kind: ptrace.SpanKindClient, start: at.Add(3 * time.Millisecond), dur: callDur,
+						errMsg: callMsg, attrs: attrs},
 					mk(2, ptrace.SpanKindServer, 4*time.Millisecond, leafDur, leafErr, leafVer))
 			}
 			b.add(g, spans)

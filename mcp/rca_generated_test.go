@@ -73,3 +73,14 @@ func TestRootCauseOfADeploy(t *testing.T) {
 	assert.Equal(t, w.newVer, top.Evidence.Deploy.To)
 	assert.NotEmpty(t, top.Evidence.Mechanism)
 }
+
+// A service that got slow itself is blamed for the latency even when it
+// also fails now and then as it always did (its chronic errors must not
+// hide its slowdown and push the blame on its caller).
+func TestRootCauseOfASlowdownBesideChronicErrorsOfTheSameService(t *testing.T) {
+	out, w := rcaTop(t, genScenario{seed: 19, fault: faultMidLatency, chronic: true, intensity: 0.7})
+	top := out.Candidates[0]
+	assert.Equal(t, w.services[1], top.Service, candidateNames(out.Candidates))
+	assert.Equal(t, w.ops[1], top.Operation)
+	assert.Equal(t, rca.KindLatency, top.Kind)
+}

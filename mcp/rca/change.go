@@ -56,8 +56,14 @@ const (
 // the operations whose growth is near the largest, the shortest — the
 // deepest — explains the others and is the candidate; its callers follow
 // with lower scores.
-func shiftCandidates(in Input, cands map[key]*cand, metrics map[string]*serviceMetrics, sampled int) []Candidate {
+func shiftCandidates(in Input, ops map[key]OpStats, cands map[key]*cand, metrics map[string]*serviceMetrics, sampled int) []Candidate {
 	alpha := Bonferroni(len(in.Changes))
+	// An operation already blamed for new errors is not blamed again for
+	// its latency; one whose errors are chronic still may be.
+	newErrors := func(k key) bool {
+		o, ok := ops[k]
+		return cands[k] != nil && (!ok || o.BaseErrors == 0 || ProportionIncrease(o.Errors, o.Count, o.BaseErrors, o.BaseCount) < Bonferroni(len(ops)))
+	}
 	type shifted struct {
 		OpChange
 		added time.Duration
@@ -65,7 +71,7 @@ func shiftCandidates(in Input, cands map[key]*cand, metrics map[string]*serviceM
 	var slow []shifted
 	var most time.Duration
 	for _, o := range in.Changes {
-		if cands[key{o.Service, o.Operation}] != nil || o.LatencyP >= alpha || o.SlowerShare < minSlowerShare ||
+		if newErrors(key{o.Service, o.Operation}) || o.LatencyP >= alpha || o.SlowerShare < minSlowerShare ||
 			o.BaseP50 <= 0 || float64(o.P50) < minMedianRatio*float64(o.BaseP50) {
 			continue
 		}

@@ -312,7 +312,7 @@ func Analyze(in Input) []Candidate {
 		}
 	}
 	if len(in.Changes) > 0 {
-		out = append(out, shiftCandidates(in, cands, metrics, sampled)...)
+		out = append(out, shiftCandidates(in, ops, cands, metrics, sampled)...)
 	} else {
 		out = append(out, latencyCandidates(in, ops, cands, metrics, sampled)...)
 	}
