@@ -19,7 +19,7 @@ import (
 // half of them failing once version v2 ran, on every tier alike.
 func TestCompareQueries(t *testing.T) {
 	e := chdbtest.Engine(t)
-	ex := schema.EngineExecutor{Engine: e}
+	ex := chdb.Executor{Engine: e}
 	ctx := context.Background()
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "cmp_test", Dims: 8})
 	require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
@@ -95,7 +96,7 @@ func TestTwoCollectorsOnHalvesAgree(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := "templatestore_two"
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 8})
 	require.NoError(t, err)
 	var cs [2]*collector
