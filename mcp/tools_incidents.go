@@ -72,7 +72,8 @@ const (
 	minIncidentTraces  = 2
 )
 
-type flaggedTrace struct {
+// anomalyRow is one row of the anomaly_detection query.
+type anomalyRow struct {
 	TraceID   string    `ch:"TraceId"`
 	Timestamp time.Time `ch:"Timestamp"`
 	Service   string    `ch:"ServiceName"`
@@ -102,7 +103,7 @@ func (s *Server) listIncidents(ctx context.Context, _ *sdk.CallToolRequest, in L
 	p := params{}.time("since", w.Start).time("until", w.End).time("baseline_since", w.Start.Add(-max(w.End.Sub(w.Start)*4, time.Hour))).
 		str("service", in.Service).int("only_anomalous", 1).int("k", incidentMaxFlagged).
 		time("from", w.Start.Add(-10*time.Minute)).time("to", w.End.Add(10*time.Minute)).int("sample", incidentSpanSample)
-	var flagged []flaggedTrace
+	var flagged []anomalyRow
 	if err := s.db.selectInto(ctx, &flagged, anomalySQL, p); err != nil {
 		return nil, out, err
 	}
@@ -188,7 +189,7 @@ func (s *Server) listIncidents(ctx context.Context, _ *sdk.CallToolRequest, in L
 // culprit span and the anomaly type. A trace read without its spans takes
 // the commonest culprit of the traces of its entry operation and anomaly
 // type. A signature quiet for incidentGap starts a new incident.
-func groupIncidents(flagged []flaggedTrace, culprits, sessions map[string]string) []Incident {
+func groupIncidents(flagged []anomalyRow, culprits, sessions map[string]string) []Incident {
 	type opType struct{ op, typ string }
 	votes := map[opType]map[string]int{}
 	for _, f := range flagged {
@@ -200,7 +201,7 @@ func groupIncidents(flagged []flaggedTrace, culprits, sessions map[string]string
 			votes[k][c]++
 		}
 	}
-	culpritOf := func(f flaggedTrace) string {
+	culpritOf := func(f anomalyRow) string {
 		if c := culprits[f.TraceID]; c != "" {
 			return c
 		}
@@ -216,7 +217,7 @@ func groupIncidents(flagged []flaggedTrace, culprits, sessions map[string]string
 		return best
 	}
 	type sig struct{ culprit, family string }
-	groups := map[sig][]flaggedTrace{}
+	groups := map[sig][]anomalyRow{}
 	for _, f := range flagged {
 		fam := "latency"
 		if f.Errors > 0 {
@@ -229,7 +230,7 @@ func groupIncidents(flagged []flaggedTrace, culprits, sessions map[string]string
 	}
 	var out []Incident
 	for k, fs := range groups {
-		slices.SortFunc(fs, func(a, b flaggedTrace) int {
+		slices.SortFunc(fs, func(a, b anomalyRow) int {
 			return cmp.Or(a.Timestamp.Compare(b.Timestamp), strings.Compare(a.TraceID, b.TraceID))
 		})
 		start := 0
@@ -250,7 +251,7 @@ func groupIncidents(flagged []flaggedTrace, culprits, sessions map[string]string
 	return out
 }
 
-func incidentOf(culprit, family string, fs []flaggedTrace, sessions map[string]string) Incident {
+func incidentOf(culprit, family string, fs []anomalyRow, sessions map[string]string) Incident {
 	inc := Incident{Culprit: culprit, Kind: family, Traces: len(fs), FirstSeen: fs[0].Timestamp.UTC(), LastSeen: fs[len(fs)-1].Timestamp.UTC()}
 	ops, seqs := map[string]int{}, map[string]int{}
 	svcs, sess := map[string]bool{}, map[string]bool{}
@@ -293,7 +294,7 @@ func incidentOf(culprit, family string, fs []flaggedTrace, sessions map[string]s
 	inc.TypicalSequence = truncate(inc.TypicalSequence, 600)
 	// The highest-scoring traces are the examples.
 	ex := slices.Clone(fs)
-	slices.SortFunc(ex, func(a, b flaggedTrace) int {
+	slices.SortFunc(ex, func(a, b anomalyRow) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.TraceID, b.TraceID))
 	})
 	for _, f := range ex[:min(3, len(ex))] {

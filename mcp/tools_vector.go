@@ -332,20 +332,7 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 	baseline := w.Start.Add(-max(w.End.Sub(w.Start)*4, time.Hour))
 	p := params{}.time("since", w.Start).time("until", w.End).time("baseline_since", baseline).
 		str("service", in.Service).int("k", k).int("only_anomalous", boolInt(in.OnlyAnomalous))
-	var rows []struct {
-		TraceID   string    `ch:"TraceId"`
-		Timestamp time.Time `ch:"Timestamp"`
-		Service   string    `ch:"ServiceName"`
-		RootOp    string    `ch:"root_operation"`
-		Sequence  string    `ch:"span_sequence"`
-		Duration  int64     `ch:"total_duration"`
-		Spans     uint32    `ch:"span_count"`
-		Errors    uint32    `ch:"error_count"`
-		Score     float32   `ch:"anomaly_score"`
-		IsAnomaly uint8     `ch:"is_anomaly"`
-		Type      string    `ch:"anomaly_type"`
-		Centroid  float64   `ch:"centroid_distance"`
-	}
+	var rows []anomalyRow
 	anomalySQL, err := schema.Query("anomaly_detection")
 	if err != nil {
 		return nil, out, err
