@@ -60,3 +60,29 @@ func TestListIncidentsOfALatencyFault(t *testing.T) {
 	assert.Equal(t, "latency", top.Kind)
 	assert.Zero(t, top.ErrorTraces)
 }
+
+// detect_anomalous_traces names each flagged trace's incident: the top of
+// the list is a handful of problems, not one pattern a hundred times.
+func TestDetectAnomalousTracesNamesIncidents(t *testing.T) {
+	h, _ := onGenerated(t, genScenario{seed: 3, fault: faultSegmentError, chronic: true})
+	out := call[DetectAnomalousTracesOutput](t, h, ToolDetectAnomalousTraces, map[string]any{"window": "30m", "only_anomalous": true, "k": 50})
+	require.NotEmpty(t, out.Incidents)
+	require.NotEmpty(t, out.Top)
+	ids := map[string]bool{}
+	named := 0
+	for _, tr := range out.Top {
+		if tr.Incident != "" {
+			named++
+			ids[tr.Incident] = true
+		}
+	}
+	assert.GreaterOrEqual(t, float64(named), 0.9*float64(len(out.Top)), "flagged traces belong to incidents")
+	assert.LessOrEqual(t, len(ids), 5)
+	for id := range ids {
+		found := false
+		for _, inc := range out.Incidents {
+			found = found || inc.ID == id
+		}
+		assert.True(t, found, "%s is listed", id)
+	}
+}

@@ -53,6 +53,7 @@ type Incident struct {
 	MedianDurationMs float64          `json:"median_duration_ms"`
 	TypicalSequence  string           `json:"typical_sequence"`
 	ExampleTraceIDs  []string         `json:"example_trace_ids"`
+	members          []string
 }
 
 // OperationCount is an entry operation and how many of an incident's
@@ -89,23 +90,28 @@ type anomalyRow struct {
 }
 
 func (s *Server) listIncidents(ctx context.Context, _ *sdk.CallToolRequest, in ListIncidentsInput) (*sdk.CallToolResult, ListIncidentsOutput, error) {
-	var out ListIncidentsOutput
 	w, err := parseWindow(in.Window, in.End, time.Hour, 24*time.Hour, s.now())
 	if err != nil {
-		return nil, out, err
+		return nil, ListIncidentsOutput{}, err
 	}
-	out.Window = w.out()
-	k := clampInt(in.K, 5, 1, 20)
+	out, _, err := s.incidents(ctx, w, in.Service, clampInt(in.K, 5, 1, 20))
+	return nil, out, err
+}
+
+// incidents groups the window's flagged traces; it also returns the
+// incident of each flagged trace in the k incidents returned.
+func (s *Server) incidents(ctx context.Context, w timeWindow, service string, k int) (ListIncidentsOutput, map[string]string, error) {
+	out := ListIncidentsOutput{Window: w.out()}
 	anomalySQL, err := schema.Query("anomaly_detection")
 	if err != nil {
-		return nil, out, err
+		return out, nil, err
 	}
 	p := params{}.time("since", w.Start).time("until", w.End).time("baseline_since", w.Start.Add(-max(w.End.Sub(w.Start)*4, time.Hour))).
-		str("service", in.Service).int("only_anomalous", 1).int("k", incidentMaxFlagged).
+		str("service", service).int("only_anomalous", 1).int("k", incidentMaxFlagged).
 		time("from", w.Start.Add(-10*time.Minute)).time("to", w.End.Add(10*time.Minute)).int("sample", incidentSpanSample)
 	var flagged []anomalyRow
 	if err := s.db.selectInto(ctx, &flagged, anomalySQL, p); err != nil {
-		return nil, out, err
+		return out, nil, err
 	}
 	var total []struct {
 		N uint64 `ch:"n"`
@@ -116,7 +122,7 @@ func (s *Server) listIncidents(ctx context.Context, _ *sdk.CallToolRequest, in L
 	}
 	all["k"], all["only_anomalous"] = allRows, "0"
 	if err := s.db.selectInto(ctx, &total, `SELECT count() AS n FROM (`+anomalySQL+`)`, all); err != nil {
-		return nil, out, err
+		return out, nil, err
 	}
 	if len(total) == 1 {
 		out.Traces = total[0].N
@@ -144,7 +150,7 @@ func (s *Server) listIncidents(ctx context.Context, _ *sdk.CallToolRequest, in L
 			WHERE Timestamp >= {from:DateTime64(9)} AND Timestamp < {to:DateTime64(9)}
 			  AND TraceId IN (SELECT TraceId FROM (`+anomalySQL+`) ORDER BY cityHash64(TraceId), TraceId LIMIT {sample:UInt32})
 			LIMIT 200000`, p); err != nil {
-			return nil, out, err
+			return out, nil, err
 		}
 	}
 	byTrace := map[string][]rca.Span{}
@@ -174,6 +180,12 @@ func (s *Server) listIncidents(ctx context.Context, _ *sdk.CallToolRequest, in L
 		out.Covered = round(float64(covered)/float64(out.Flagged), 3)
 	}
 	out.Incidents = orEmpty(out.Incidents[:min(k, len(out.Incidents))])
+	of := map[string]string{}
+	for _, inc := range out.Incidents {
+		for _, id := range inc.members {
+			of[id] = inc.ID
+		}
+	}
 	switch {
 	case out.Traces == 0:
 		out.Notice = "no traces in the window: the traces/vector pipeline may not have run, or widen the window"
@@ -182,7 +194,7 @@ func (s *Server) listIncidents(ctx context.Context, _ *sdk.CallToolRequest, in L
 	case out.Flagged >= incidentMaxFlagged:
 		out.Notice = fmt.Sprintf("the %d highest-scoring flagged traces were grouped; narrow the window to group them all", incidentMaxFlagged)
 	}
-	return nil, out, nil
+	return out, of, nil
 }
 
 // groupIncidents groups flagged traces by where and how they deviate: the
@@ -257,6 +269,7 @@ func incidentOf(culprit, family string, fs []anomalyRow, sessions map[string]str
 	svcs, sess := map[string]bool{}, map[string]bool{}
 	durs := make([]int64, 0, len(fs))
 	for _, f := range fs {
+		inc.members = append(inc.members, f.TraceID)
 		if f.Errors > 0 {
 			inc.ErrorTraces++
 		}

@@ -298,7 +298,10 @@ type DetectAnomalousTracesOutput struct {
 	Anomalous uint64           `json:"anomalous_in_window"`
 	ByType    map[string]int64 `json:"anomalous_by_type,omitempty"`
 	Top       []AnomalousTrace `json:"top"`
-	Notice    string           `json:"notice,omitempty"`
+	// Incidents group the window's flagged traces (list_incidents, for
+	// windows up to 24h); each trace of Top names its incident.
+	Incidents []Incident `json:"incidents,omitempty"`
+	Notice    string     `json:"notice,omitempty"`
 }
 
 // AnomalousTrace is one trace's summary and scores.
@@ -315,6 +318,7 @@ type AnomalousTrace struct {
 	IsAnomaly        bool      `json:"is_anomaly"`
 	AnomalyType      string    `json:"anomaly_type,omitempty"`
 	CentroidDistance float64   `json:"centroid_distance"`
+	Incident         string    `json:"incident,omitempty"`
 }
 
 // allRows is the largest k: the anomaly query with it returns every trace
@@ -375,6 +379,16 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 	}
 	if out.Traces == 0 {
 		out.Notice = "no traces in the window: the traces/vector pipeline may not have run, or widen the window"
+	}
+	if out.Anomalous > 0 && w.End.Sub(w.Start) <= 24*time.Hour {
+		inc, of, err := s.incidents(ctx, w, in.Service, 5)
+		if err != nil {
+			return nil, out, err
+		}
+		out.Incidents = inc.Incidents
+		for i := range out.Top {
+			out.Top[i].Incident = of[out.Top[i].TraceID]
+		}
 	}
 	return nil, out, nil
 }
