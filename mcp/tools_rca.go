@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -97,15 +98,23 @@ func (s *Server) analyzeRootCause(ctx context.Context, _ *sdk.CallToolRequest, i
 	base := timeWindow{Start: w.Start.Add(-baseLen), End: w.Start}
 	out.Window, out.Baseline, out.Service = w.out(), base.out(), in.Service
 	k := clampInt(in.K, 5, 1, 10)
+	// What changed (compare_windows, compare_attributes, deploys) is read
+	// while the failing traces are.
+	var changed rca.Input
+	var changes WhatChanged
+	var changeErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { changes, changeErr = s.whatChanged(ctx, w, base, in.Service, &changed) })
 	input, err := s.rcaInput(ctx, w, base, in.Service)
+	wg.Wait()
 	if err != nil {
 		return nil, out, err
+	}
+	if changeErr != nil {
+		return nil, out, changeErr
 	}
 	input.MaxCandidates = k
-	changes, err := s.whatChanged(ctx, w, base, in.Service, &input)
-	if err != nil {
-		return nil, out, err
-	}
+	input.Changes, input.Deploys = changed.Changes, changed.Deploys
 	out.WhatChanged = changes
 	cands := rca.Analyze(input)
 
