@@ -2,9 +2,11 @@
 // ClickHouse beside the templates: the templates themselves (log_templates,
 // written with their vectors by the clickhouse_vector exporter) and the
 // re-pointing of hashes that generalised into another template
-// (log_template_aliases, written here). At start a miner learns the stored
-// templates again; every sync it writes the aliases it found and learns the
-// templates other collectors stored, so collectors that share a database
+// (log_template_aliases). The exporter writes a re-pointing with the
+// occurrences of the batch whose records carry it; this package writes
+// those that learning finds. At start a miner learns the stored templates
+// again; every sync it learns the templates other collectors stored and
+// writes the re-pointings that finds, so collectors that share a database
 // converge on one template set.
 package templatestore
 
@@ -165,15 +167,19 @@ func (s *Store) Templates(ctx context.Context, limit int) ([]string, error) {
 	return out, rows.Err()
 }
 
-// Sync writes the miner's aliases buffered so far, then teaches the miner
-// the stored templates (oldest first, so that the newest are the last
-// evicted). It returns how many aliases were written and templates read.
+// Sync teaches the miner the stored templates (oldest first, so that the
+// newest are the last evicted), then writes the re-pointings that learning
+// (or lines since the last sync) found, with any left from a failed sync.
+// It returns how many aliases were written and templates read.
 func Sync(ctx context.Context, s *Store, m *logtemplate.Miner, limit int) (aliases, templates int, err error) {
-	aliases, ferr := s.Flush(ctx)
 	ts, terr := s.Templates(ctx, limit)
 	for i := len(ts) - 1; i >= 0; i-- {
 		m.Learn(ts[i])
 	}
+	for _, a := range m.Aliases() {
+		s.Alias(a.Old, a.Canonical)
+	}
+	aliases, ferr := s.Flush(ctx)
 	return aliases, len(ts), errors.Join(ferr, terr)
 }
 

@@ -50,17 +50,22 @@ func loghubContent(t *testing.T, system string) []string {
 
 // collector is what one collector does with templates: the embedding
 // processor's miner and store, and (standing in for the clickhouse_vector
-// exporter) a log_templates row for each template hash new to it.
+// exporter) a log_templates row for each template hash new to it and the
+// re-pointings its lines carry.
 type collector struct {
-	m      *logtemplate.Miner
-	st     *Store
-	stored map[uint64]bool
-	rows   []string
+	m        *logtemplate.Miner
+	st       *Store
+	stored   map[uint64]bool
+	replaced map[uint64]int // hashes replaced, by template, already written
+	rows     []string
 }
 
 func (c *collector) add(line string) uint64 {
 	r := c.m.Add(line)
-	c.st.Alias(r.Replaces, r.Hash)
+	if len(r.Replaces) > c.replaced[r.Hash] {
+		c.st.Alias(r.Replaces, r.Hash)
+		c.replaced[r.Hash] = len(r.Replaces)
+	}
 	if !c.stored[r.Hash] {
 		c.stored[r.Hash] = true
 		c.rows = append(c.rows, fmt.Sprintf("(%d, '%s', 'svc', 'ERROR', now64(9), [0,0,0,0,0,0,0,1])", r.Hash, strings.ReplaceAll(strings.ReplaceAll(r.Template, `\`, `\\`), `'`, `\'`)))
@@ -103,7 +108,7 @@ func TestTwoCollectorsOnHalvesAgree(t *testing.T) {
 		st, err := Open(Options{Endpoint: chdbtest.HTTP(t).URL, Database: db})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
-		cs[i] = &collector{m: logtemplate.NewMiner(logtemplate.MinerConfig{}), st: st, stored: map[uint64]bool{}}
+		cs[i] = &collector{m: logtemplate.NewMiner(logtemplate.MinerConfig{}), st: st, stored: map[uint64]bool{}, replaced: map[uint64]int{}}
 	}
 	storedAs := make([]uint64, len(lines))
 	sync := func() {

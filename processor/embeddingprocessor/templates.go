@@ -36,16 +36,6 @@ func newTemplates(cfg TemplatesConfig, logger *zap.Logger) *templates {
 	})}
 }
 
-// add templates one body and hands any hashes the template replaces to the
-// store.
-func (t *templates) add(body string) logtemplate.Match {
-	r := t.miner.Add(body)
-	if t.store != nil && len(r.Replaces) > 0 {
-		t.store.Alias(r.Replaces, r.Hash)
-	}
-	return r
-}
-
 // start opens the store and learns the stored templates. ClickHouse being
 // unreachable does not stop the collector: the miner starts empty and the
 // next sync tries again.
@@ -114,6 +104,9 @@ func (t *templates) shutdown(ctx context.Context) error {
 	t.stop = nil
 	if t.store == nil {
 		return nil
+	}
+	for _, a := range t.miner.Aliases() {
+		t.store.Alias(a.Old, a.Canonical)
 	}
 	if _, err := t.store.Flush(ctx); err != nil {
 		t.logger.Warn("Could not write the last template aliases; they are found again at the next start", zap.Error(err))
