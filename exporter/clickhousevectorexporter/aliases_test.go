@@ -19,6 +19,7 @@ import (
 
 	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/metadata"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
 	"github.com/otelcol-agentic/otelcol-agentic/processor/embeddingprocessor"
@@ -121,6 +122,10 @@ func TestAliasesAreStoredWithTheirOccurrences(t *testing.T) {
 	}
 	// Before any sync or shutdown: nothing waits in memory.
 	assert.Equal(t, map[uint64]uint64{wide: 5}, resolved(), "every occurrence resolves to the wide template")
+	// The wide template is embedded as its own text.
+	var vec []float32
+	require.NoError(t, conn.QueryRow(ctx, "SELECT embedding FROM log_templates FINAL WHERE template_hash = ?", wide).Scan(&vec))
+	assert.InDeltaSlice(t, embed.NewHash(384).EmbedOne(line("<*>")), vec, 1e-6, "the wide template's vector is its text's")
 	var stored uint64
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM logs_with_embeddings WHERE template_hash != ?", wide).Scan(&stored))
 	assert.Equal(t, uint64(3), stored, "the three lines before the widening are stored under their own hashes")

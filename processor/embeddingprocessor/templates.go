@@ -25,7 +25,7 @@ type templates struct {
 
 	// Reported once per sync: evictions and dropped aliases since the last
 	// report, so that reaching a bound is said, not hidden.
-	evictsSeen, droppedSeen uint64
+	evictsSeen, droppedSeen, overflowSeen uint64
 }
 
 func newTemplates(cfg TemplatesConfig, logger *zap.Logger) *templates {
@@ -87,6 +87,11 @@ func (t *templates) sync(ctx context.Context, first bool) {
 			t.logger.Warn("Template aliases dropped while ClickHouse was unreachable (they are found again at the next start)", zap.Uint64("dropped", d-t.droppedSeen))
 			t.droppedSeen = d
 		}
+	}
+	if o := t.miner.Stats().Overflow; o > t.overflowSeen {
+		t.logger.Warn("Lines like no other arrived faster than the budget of new templates: they are stored under the overflow template until one like them comes again (a flood of unique messages, or ids as whole messages?)",
+			zap.Uint64("lines", o-t.overflowSeen), zap.String("template", logtemplate.OverflowTemplate))
+		t.overflowSeen = o
 	}
 	if e := t.miner.Evictions(); e > t.evictsSeen {
 		t.logger.Warn("Template store full: least recently matched templates evicted (raise logs.templates.max_templates if these are not floods of unique lines)",
