@@ -141,3 +141,61 @@ func TestAliasesAreStoredWithTheirOccurrences(t *testing.T) {
 	require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM log_template_canonical WHERE canonical_hash = %d", wide)).Scan(&aliases))
 	assert.Equal(t, uint64(3), aliases)
 }
+
+// A flood of unique error lines through the embedding processor and this
+// exporter leaves log_templates bounded: the lines are stored, each under
+// the overflow template once the budget of new templates is spent, while
+// a recurring event keeps its template.
+func TestUniqueFloodKeepsLogTemplatesBounded(t *testing.T) {
+	ctx := context.Background()
+	db := "vec_flood"
+	cfg := testConfig(t, db)
+	exp, err := NewFactory().CreateLogs(ctx, exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(ctx, componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(ctx)) })
+	pf := embeddingprocessor.NewFactory()
+	p, err := pf.CreateLogs(ctx, processortest.NewNopSettings(pf.Type()), pf.CreateDefaultConfig(), exp)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(ctx, componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, p.Shutdown(ctx)) })
+
+	const flood, batch = 200000, 10000
+	words := []string{"amber", "basil", "cedar", "delta", "ember", "fjord", "grove", "heron", "indigo", "juniper", "kestrel", "lumen"}
+	word := func(i int) string { // a word no other line has: letters only, so no mask takes it
+		var b []byte
+		for ; i > 0 || len(b) == 0; i /= 26 {
+			b = append(b, byte('a'+i%26))
+		}
+		return string(b)
+	}
+	recurring := 0
+	for lo := 0; lo < flood; lo += batch {
+		var bs []string
+		for i := lo; i < lo+batch; i++ {
+			switch i % 3 {
+			case 0: // an id as the whole message
+				bs = append(bs, fmt.Sprintf("%016x", uint64(i)*0x9e3779b97f4a7c15))
+			default: // words never seen before
+				bs = append(bs, fmt.Sprintf("%s %s %s", word(i), words[i%len(words)], word(i+flood)))
+			}
+			if i%50 == 0 {
+				bs = append(bs, fmt.Sprintf("payment %d declined: card expired", i))
+				recurring++
+			}
+		}
+		require.NoError(t, p.ConsumeLogs(ctx, bodies(bs...)))
+	}
+	conn := openConn(t, cfg)
+	var templates, occurrences, overflowed, declined uint64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM log_templates FINAL").Scan(&templates))
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM logs_with_embeddings").Scan(&occurrences))
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM logs_with_embeddings WHERE template_hash = ?", logtemplate.OverflowHash).Scan(&overflowed))
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count() FROM logs_with_embeddings WHERE template = 'payment <*> declined: card expired'").Scan(&declined))
+	t.Logf("%d unique lines and %d recurring: %d rows in log_templates, %d occurrences, %d under the overflow template", flood, recurring, templates, occurrences, overflowed)
+	assert.Equal(t, uint64(flood+recurring), occurrences, "every line stored")
+	def := logtemplate.DefaultMinerConfig()
+	assert.LessOrEqual(t, templates, uint64(def.NewTemplates+(flood+recurring)/def.RefillEvery+2))
+	assert.Greater(t, overflowed, uint64(flood/2))
+	assert.Equal(t, uint64(recurring), declined, "the recurring event keeps its template")
+}
