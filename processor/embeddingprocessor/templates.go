@@ -33,6 +33,8 @@ func newTemplates(cfg TemplatesConfig, logger *zap.Logger) *templates {
 		MaxTemplates: cfg.MaxTemplates,
 		MaxValues:    cfg.MaxValues,
 		Similarity:   cfg.Similarity,
+		NewTemplates: cfg.NewTemplates,
+		RefillEvery:  cfg.RefillEvery,
 	})}
 }
 
