@@ -193,10 +193,10 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 				p.copyRecord(lr, out)
 				res := p.templates.miner.Add(truncate(text, p.cfg.Logs.MaxBodyBytes))
 				attrs := out.Attributes()
-				// Room for the template, its hash, the model, the vector and
-				// the hashes it replaces: one allocation instead of the map
-				// growing by steps.
-				attrs.EnsureCapacity(attrs.Len() + 5)
+				// Room for the template, its hash, the model and the vector:
+				// one allocation instead of the map growing by steps (the
+				// hashes a template replaces ride on few records).
+				attrs.EnsureCapacity(attrs.Len() + 4)
 				attrs.PutStr(vecattr.Template, res.Template)
 				attrs.PutInt(vecattr.TemplateHash, int64(res.Hash))
 				picked = append(picked, out)
