@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) { os.Exit(chdbtest.Main(m)) }
 func TestDemoReadersResolveTemplateAliases(t *testing.T) {
 	ctx := context.Background()
 	db := "demo_alias"
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 4})
 	require.NoError(t, err)
 	for _, stmt := range []string{

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otelcol-agentic/otelcol-agentic/internal/searcheval"
+	"github.com/otelcol-agentic/otelcol-agentic/demo/searcheval"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
 )
@@ -503,13 +504,8 @@ func scoreSimilar(ctx context.Context, st *Stack, n int) ([]SimilarQuery, error)
 	return res, nil
 }
 
-func truncate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+// truncate puts s on one line and cuts it for the terminal and the report.
+func truncate(s string, n int) string { return clip.Marked(strings.Join(strings.Fields(s), " "), n) }
 
 // Markdown renders the report's tables.
 func (r *EvalReport) Markdown() string {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -19,7 +20,7 @@ import (
 // newest text.
 func TestErrorSummaryResolvesTemplateAliases(t *testing.T) {
 	ctx := context.Background()
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "mcp_alias", Dims: DefaultConfig().Embedder.Dims})
 	require.NoError(t, err)
 	now := time.Now().UTC().Truncate(time.Minute)
@@ -53,7 +54,7 @@ func TestErrorSummaryResolvesTemplateAliases(t *testing.T) {
 func TestTraceErrorTextsResolveTemplateAliases(t *testing.T) {
 	ctx := context.Background()
 	db := "mcp_alias_trace"
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: DefaultConfig().Embedder.Dims})
 	require.NoError(t, err)
 	trace := strings.Repeat("ab", 16)

@@ -2,12 +2,10 @@ package clickhousevectorexporter
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"math"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/occenc"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/insertdedup"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
@@ -90,7 +89,11 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 		DialTimeout: w.cfg.DialTimeout,
 	}
 	if u.Scheme == "https" {
-		opts.TLS = tlsConfig()
+		tlsCfg, err := w.cfg.TLS.LoadTLSConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		opts.TLS = tlsCfg
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, w.cfg.DialTimeout)
 	defer cancel()
@@ -107,7 +110,7 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 			_ = conn.Close()
 			return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running?)", u.Host, err)
 		}
-		_, err = schema.Apply(ctx, executor{conn}, schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.Cluster, TTL: w.cfg.TTL})
+		_, err = schema.Apply(ctx, executor(conn), schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.ClusterName, TTL: w.cfg.TTL})
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("create the vector tables: %w", err)
@@ -121,7 +124,7 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 	if err := conn.Ping(pingCtx); err != nil {
 		return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running? does database %s exist?)", u.Host, err, w.db)
 	}
-	ex := executor{conn}
+	ex := executor(conn)
 	for _, table := range []string{"log_templates", "traces_with_embeddings", "error_patterns"} {
 		dims, err := schema.VectorDims(ctx, ex, w.db, table)
 		if err != nil {
@@ -352,7 +355,7 @@ func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error
 		return fmt.Errorf("prepare template insert: %w", err)
 	}
 	for _, o := range fresh {
-		if err := batch.Append(o.Hash, o.Template, o.Service, o.Severity, truncate(o.Body, 4096), o.TS, o.Vec, o.Model); err != nil {
+		if err := batch.Append(o.Hash, o.Template, o.Service, o.Severity, clip.String(o.Body, 4096), o.TS, o.Vec, o.Model); err != nil {
 			return consumererror.NewPermanent(fmt.Errorf("template row: %w", err))
 		}
 	}
@@ -708,27 +711,8 @@ func hasTraceSummaries(td ptrace.Traces) bool {
 	return false
 }
 
-// executor adapts clickhouse-go to schema.Executor.
-type executor struct{ conn driver.Conn }
-
-func (e executor) Exec(ctx context.Context, sql string) error { return e.conn.Exec(ctx, sql) }
-
-func (e executor) QueryStrings(ctx context.Context, sql string) ([]string, error) {
-	rows, err := e.conn.Query(ctx, sql)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
+// executor runs schema statements and checks through a connection.
+func executor(conn driver.Conn) schema.Executor { return schema.ClientExecutor[driver.Rows](conn) }
 
 func serviceName(r pcommon.Resource) string {
 	if v, ok := r.Attributes().Get("service.name"); ok {
@@ -805,13 +789,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
-}
-
 func cosineDistance(a, b []float32) float64 {
 	var dot, na, nb float64
 	for i := range a {
@@ -824,5 +801,3 @@ func cosineDistance(a, b []float32) float64 {
 	}
 	return 1 - dot/math.Sqrt(na*nb)
 }
-
-func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
@@ -101,7 +102,7 @@ func TestTwoCollectorsOnHalvesAgree(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := "templatestore_two"
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 8})
 	require.NoError(t, err)
 	var cs [2]*collector
@@ -177,7 +178,7 @@ func TestTwoCollectorsOnHalvesAgree(t *testing.T) {
 func TestSyncReadsOnlyNewTemplates(t *testing.T) {
 	ctx := context.Background()
 	db := "templatestore_since"
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 8})
 	require.NoError(t, err)
 	insert := func(stored time.Time, templates ...string) {

@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/tracesummary"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Config configures the embedding processor.
@@ -77,20 +79,11 @@ type TemplateStoreConfig struct {
 	SyncInterval time.Duration       `mapstructure:"sync_interval"`
 }
 
-// TracesConfig tunes the online anomaly model (tracesummary.ModelConfig
-// says what each knob does) and the merging of traces that arrive in parts.
+// TracesConfig tunes the online anomaly model (its keys are
+// tracesummary.ModelConfig's, which says what each knob does) and the merging
+// of traces that arrive in parts.
 type TracesConfig struct {
-	MinSamples  int     `mapstructure:"min_samples"`
-	LatencyTail float64 `mapstructure:"latency_tail"`
-	LatencyZ    float64 `mapstructure:"latency_z"`
-	// SequenceDistance > 0 adds the embedding's distance from the entry
-	// operation's centroid to the score (not to the verdict).
-	SequenceDistance float64       `mapstructure:"sequence_distance"`
-	RetryRun         int           `mapstructure:"retry_run"`
-	MaxOperations    int           `mapstructure:"max_operations"`
-	ShortWindow      time.Duration `mapstructure:"short_window"`
-	LongWindow       time.Duration `mapstructure:"long_window"`
-	MaxPaths         int           `mapstructure:"max_paths"`
+	tracesummary.ModelConfig `mapstructure:",squash"`
 	// LateSpanWindow: spans of a trace released less than this long ago
 	// are summarised with the rest of it (0 disables); at most
 	// LateSpanMaxSpans spans are remembered.
@@ -98,11 +91,9 @@ type TracesConfig struct {
 	LateSpanMaxSpans int           `mapstructure:"late_span_max_spans"`
 	// SessionAttribute names the attribute (of the entry span, else of its
 	// resource) that says which client session a trace belongs to; empty
-	// disables judging traces within their session. At most MaxSessions
-	// sessions are followed at once.
-	SessionAttribute string  `mapstructure:"session_attribute"`
-	MaxSessions      int     `mapstructure:"max_sessions"`
-	SessionRare      float64 `mapstructure:"session_rare"`
+	// disables judging traces within their session (max_sessions is then
+	// ignored).
+	SessionAttribute string `mapstructure:"session_attribute"`
 }
 
 func createDefaultConfig() *Config {
@@ -110,11 +101,12 @@ func createDefaultConfig() *Config {
 		Embedder: embed.DefaultConfig(),
 		Logs: LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192, KeepAttributes: true,
 			Templates: TemplatesConfig{MaxTemplates: 10000, MaxValues: 3, Similarity: 0.5, NewTemplates: 1000, RefillEvery: 100,
-				Store: TemplateStoreConfig{Username: "default", Database: "agentic_otel", SyncInterval: 30 * time.Second}}},
-		Traces: TracesConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
-			ShortWindow: 30 * time.Second, LongWindow: 15 * time.Minute, MaxPaths: 16384,
-			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000,
-			SessionAttribute: "session.id", MaxSessions: 100000, SessionRare: 0.05},
+				Store: TemplateStoreConfig{Username: "default", Database: schema.DefaultDatabase, SyncInterval: 30 * time.Second}}},
+		Traces: TracesConfig{
+			ModelConfig: tracesummary.ModelConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
+				ShortWindow: 30 * time.Second, LongWindow: 15 * time.Minute, MaxPaths: 16384,
+				MaxSessions: 100000, SessionRare: 0.05},
+			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000, SessionAttribute: "session.id"},
 		FailureLogInterval: time.Minute,
 	}
 }

@@ -29,6 +29,8 @@ func TestLoadConfig(t *testing.T) {
 			Endpoint: "http://127.0.0.1:8123", Username: "writer", Password: "pw", Database: "obs", SyncInterval: 10 * time.Second}}}
 	custom.Traces.MinSamples = 50
 	custom.Traces.LatencyZ = 4
+	custom.Traces.SpikeRatio = 3 // a key of the embedded tracesummary.ModelConfig
+	custom.Traces.LateSpanWindow = 30 * time.Second
 
 	for _, tt := range []struct {
 		id      component.ID

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/tracesummary"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
@@ -49,20 +49,8 @@ func newEmbedder(cfg *Config, set processor.Settings) (*embedder, error) {
 		logger:      set.Logger,
 		cache:       embed.NewCached(e, cfg.Embedder.CacheSize),
 		minSeverity: severities[strings.ToUpper(cfg.Logs.MinSeverity)],
-		model: tracesummary.NewModel(tracesummary.ModelConfig{
-			MinSamples:       cfg.Traces.MinSamples,
-			LatencyTail:      cfg.Traces.LatencyTail,
-			LatencyZ:         cfg.Traces.LatencyZ,
-			SequenceDistance: cfg.Traces.SequenceDistance,
-			RetryRun:         cfg.Traces.RetryRun,
-			MaxOperations:    cfg.Traces.MaxOperations,
-			ShortWindow:      cfg.Traces.ShortWindow,
-			LongWindow:       cfg.Traces.LongWindow,
-			MaxPaths:         cfg.Traces.MaxPaths,
-			MaxSessions:      maxSessions(cfg.Traces),
-			SessionRare:      cfg.Traces.SessionRare,
-		}),
-		recent: tracesummary.NewRecent(cfg.Traces.LateSpanWindow, cfg.Traces.LateSpanMaxSpans),
+		model:       tracesummary.NewModel(modelConfig(cfg.Traces)),
+		recent:      tracesummary.NewRecent(cfg.Traces.LateSpanWindow, cfg.Traces.LateSpanMaxSpans),
 	}
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
 	for _, c := range []struct {
@@ -133,17 +121,6 @@ func bodyText(lr plog.LogRecord) string {
 	return strings.Join(parts, ": ")
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// Cut on a rune boundary so the template stays valid UTF-8.
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, error) {
 	var (
 		keys   []uint64
@@ -191,7 +168,7 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 				}
 				out := outSL.AppendEmpty()
 				p.copyRecord(lr, out)
-				res := p.templates.miner.Add(truncate(text, p.cfg.Logs.MaxBodyBytes))
+				res := p.templates.miner.Add(clip.String(text, p.cfg.Logs.MaxBodyBytes))
 				attrs := out.Attributes()
 				// Room for the template, its hash, the model and the vector:
 				// one allocation instead of the map growing by steps (the
@@ -521,11 +498,14 @@ func (r *rootCopy) detach() *rootCopy {
 
 // maxSessions is the model's session bound: negative (off) without a
 // session attribute.
-func maxSessions(t TracesConfig) int {
+// modelConfig is the anomaly model's part of the traces settings; without a
+// session attribute there are no sessions to follow.
+func modelConfig(t TracesConfig) tracesummary.ModelConfig {
+	m := t.ModelConfig
 	if t.SessionAttribute == "" {
-		return -1
+		m.MaxSessions = -1
 	}
-	return t.MaxSessions
+	return m
 }
 
 // spanOf is the part of a span the summary needs; sessionAttr names the

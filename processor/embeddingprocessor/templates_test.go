@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
@@ -38,7 +39,7 @@ func errorLogs(bodies ...string) plog.Logs {
 func TestLogsTemplatesSurviveRestartAndAliasesAreStored(t *testing.T) {
 	ctx := context.Background()
 	db := "embedding_templates"
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 8})
 	require.NoError(t, err)
 	require.NoError(t, ex.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding) VALUES
