@@ -436,11 +436,17 @@ func scoreAnomalies(ctx context.Context, col *Collector, t *Truth) (AnomalyResul
 	return res, nil
 }
 
+// similarSampleSQL lists the error templates scoreSimilar samples from,
+// with an occurrence's text each: the templates as they are now (one that
+// generalised into another is left out; its occurrences are the other's).
+const similarSampleSQL = `SELECT template, any(example_body) FROM log_templates FINAL
+	WHERE template_hash NOT IN (SELECT template_hash FROM log_template_canonical)
+	GROUP BY template ORDER BY cityHash64(template) FORMAT TabSeparated`
+
 // scoreSimilar samples error templates (one per error type first, then
 // more) and asks find_similar_errors with one occurrence's text.
 func scoreSimilar(ctx context.Context, st *Stack, n int) ([]SimilarQuery, error) {
-	out, err := st.Col.Query(ctx, `SELECT template, any(example_body) FROM log_templates FINAL
-		GROUP BY template ORDER BY cityHash64(template) FORMAT TabSeparated`)
+	out, err := st.Col.Query(ctx, similarSampleSQL)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,10 @@ type writer struct {
 
 	mu        sync.Mutex
 	templates map[uint64]struct{} // templates already stored with a vector
-	patterns  []*pattern
+	// aliases are the re-pointings already stored (old hash -> canonical),
+	// so that a template's batches do not write its aliases again.
+	aliases  map[uint64]uint64
+	patterns []*pattern
 
 	stopStats chan struct{}
 	statsDone chan struct{}
@@ -70,7 +73,7 @@ const maxRelatedTraces = 50
 func (w *writer) dims() int { return w.cfg.Embedder.Dims }
 
 func newWriter(cfg *Config, logger *zap.Logger) *writer {
-	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}}
+	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}, aliases: map[uint64]uint64{}}
 }
 
 func (w *writer) start(ctx context.Context, _ component.Host) error {
@@ -304,6 +307,12 @@ func (w *writer) pushOccurrences(ctx context.Context, occ []occurrence) error {
 	if err := w.insertNewTemplates(ctx, occ); err != nil {
 		return err
 	}
+	// The re-pointings before the occurrences under the new hashes: once
+	// an occurrence is stored, so is what makes readers count the older
+	// hashes' as its template's.
+	if err := w.insertAliases(ctx, occ); err != nil {
+		return err
+	}
 	if err := w.insertOccurrences(ctx, occ); err != nil {
 		return err
 	}
@@ -356,6 +365,66 @@ func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error
 	w.mu.Lock()
 	for h := range fresh {
 		w.templates[h] = struct{}{}
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+// maxKnownAliases bounds the re-pointings the writer remembers as stored;
+// past it the memory is cleared (writing one again is harmless).
+const maxKnownAliases = 1 << 20
+
+// insertAliases stores the re-pointings the batch's records carry
+// (vecattr.TemplateReplaces) that this writer has not stored yet, with the
+// time the embedding processor found them, so that a later re-pointing of
+// the same hash wins (log_template_canonical takes the latest).
+func (w *writer) insertAliases(ctx context.Context, occ []occurrence) error {
+	type row struct {
+		old, canonical uint64
+		at             time.Time
+	}
+	var rows []row
+	w.mu.Lock()
+	done := map[uint64]bool{}
+	for i := range occ {
+		o := &occ[i]
+		if len(o.Replaces) == 0 || done[o.Hash] {
+			continue
+		}
+		done[o.Hash] = true
+		for _, old := range o.Replaces {
+			if c, ok := w.aliases[old]; old != o.Hash && (!ok || c != o.Hash) {
+				rows = append(rows, row{old, o.Hash, o.ReplacedAt})
+			}
+		}
+	}
+	w.mu.Unlock()
+	if len(rows) == 0 {
+		return nil
+	}
+	// Without the delivery's deduplication token: the re-pointings of a
+	// delivery sent again are what the miner says then, and storing one
+	// twice is harmless.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{}))
+	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO log_template_aliases (template_hash, canonical_hash, updated)")
+	if err != nil {
+		return fmt.Errorf("prepare template alias insert: %w", err)
+	}
+	for _, r := range rows {
+		if err := batch.Append(r.old, r.canonical, r.at); err != nil {
+			_ = batch.Abort()
+			return consumererror.NewPermanent(fmt.Errorf("template alias row: %w", err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d template aliases: %w", len(rows), err)
+	}
+	w.mu.Lock()
+	if len(w.aliases)+len(rows) > maxKnownAliases {
+		clear(w.aliases)
+	}
+	for _, r := range rows {
+		w.aliases[r.old] = r.canonical
 	}
 	w.mu.Unlock()
 	return nil

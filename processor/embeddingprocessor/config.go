@@ -56,6 +56,12 @@ type TemplatesConfig struct {
 	// Similarity is the least share of a template's words a line must
 	// share to join it.
 	Similarity float64 `mapstructure:"similarity"`
+	// NewTemplates is the budget of new templates: a line that matches no
+	// template spends one, and every RefillEvery lines that match one earn
+	// one back. With it spent, a line like no other is stored under
+	// logtemplate.OverflowTemplate until one like it comes again.
+	NewTemplates int `mapstructure:"new_templates"`
+	RefillEvery  int `mapstructure:"refill_every"`
 	// Store keeps the miner's state in ClickHouse; without an endpoint
 	// templates live in memory only and generalised templates are not
 	// re-pointed for readers.
@@ -94,7 +100,7 @@ func createDefaultConfig() *Config {
 	return &Config{
 		Embedder: embed.DefaultConfig(),
 		Logs: LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192, KeepAttributes: true,
-			Templates: TemplatesConfig{MaxTemplates: 10000, MaxValues: 3, Similarity: 0.5,
+			Templates: TemplatesConfig{MaxTemplates: 10000, MaxValues: 3, Similarity: 0.5, NewTemplates: 1000, RefillEvery: 100,
 				Store: TemplateStoreConfig{Username: "default", Database: schema.DefaultDatabase, SyncInterval: 30 * time.Second}}},
 		Traces: TracesConfig{
 			ModelConfig: tracesummary.ModelConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
@@ -119,8 +125,8 @@ func (cfg *Config) Validate() error {
 	if cfg.Logs.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("logs.max_body_bytes must be positive"))
 	}
-	if tc := cfg.Logs.Templates; tc.MaxTemplates <= 0 || tc.MaxValues <= 0 || tc.Similarity <= 0 || tc.Similarity > 1 {
-		errs = append(errs, errors.New("logs.templates: max_templates and max_values must be positive and similarity within (0, 1]"))
+	if tc := cfg.Logs.Templates; tc.MaxTemplates <= 0 || tc.MaxValues <= 0 || tc.Similarity <= 0 || tc.Similarity > 1 || tc.NewTemplates <= 0 || tc.RefillEvery <= 0 {
+		errs = append(errs, errors.New("logs.templates: max_templates, max_values, new_templates and refill_every must be positive and similarity within (0, 1]"))
 	}
 	if st := cfg.Logs.Templates.Store; st.Endpoint != "" {
 		if u, err := url.Parse(st.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -129,6 +129,7 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 		empty  int64
 		picked []plog.LogRecord
 		hashes []uint64
+		now    time.Time
 	)
 	// The selected records are copied into a new batch rather than the rest
 	// removed from the input: the input stays untouched, so the collector
@@ -167,10 +168,11 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 				}
 				out := outSL.AppendEmpty()
 				p.copyRecord(lr, out)
-				res := p.templates.add(clip.String(text, p.cfg.Logs.MaxBodyBytes))
+				res := p.templates.miner.Add(clip.String(text, p.cfg.Logs.MaxBodyBytes))
 				attrs := out.Attributes()
 				// Room for the template, its hash, the model and the vector:
-				// one allocation instead of the map growing by steps.
+				// one allocation instead of the map growing by steps (the
+				// hashes a template replaces ride on few records).
 				attrs.EnsureCapacity(attrs.Len() + 4)
 				attrs.PutStr(vecattr.Template, res.Template)
 				attrs.PutInt(vecattr.TemplateHash, int64(res.Hash))
@@ -180,6 +182,17 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 					seen[res.Hash] = len(keys)
 					keys = append(keys, res.Hash)
 					texts = append(texts, res.Template)
+					// The re-pointing of the template's older hashes goes
+					// with its first record of every batch, so it is
+					// stored with the occurrences under the new hash (a
+					// crash cannot keep one without the other), and a
+					// batch sent again carries it again.
+					if len(res.Replaces) > 0 {
+						if now.IsZero() {
+							now = time.Now()
+						}
+						attrs.PutEmptyBytes(vecattr.TemplateReplaces).FromRaw(vecattr.EncodeReplaces(now, res.Replaces))
+					}
 				}
 			}
 		}
@@ -225,6 +238,8 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 func (p *embedder) copyRecord(lr, out plog.LogRecord) {
 	if p.cfg.Logs.KeepAttributes {
 		lr.CopyTo(out)
+		// Only this processor says which hashes a template replaces.
+		out.Attributes().Remove(vecattr.TemplateReplaces)
 		return
 	}
 	out.SetTimestamp(lr.Timestamp())
