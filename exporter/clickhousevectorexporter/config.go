@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Config configures the clickhouse_vector exporter.
@@ -42,6 +43,9 @@ type Config struct {
 	// TTL is the data retention of the tables the schema creates; 0 keeps
 	// data forever.
 	TTL time.Duration `mapstructure:"ttl"`
+	// Retention overrides TTL per class of table (raw, vectors, rollups,
+	// sessions), as the chdb extension's schema.retention does.
+	Retention schema.Retention `mapstructure:"retention"`
 	// PatternMatchDistance is the largest cosine distance at which an
 	// incoming error counts as an occurrence of a known error pattern.
 	PatternMatchDistance float64 `mapstructure:"pattern_match_distance"`
@@ -107,6 +111,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.TTL < 0 {
 		errs = append(errs, errors.New("ttl must not be negative"))
+	}
+	if err := cfg.Retention.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.StatsFlushInterval < 0 {
 		errs = append(errs, errors.New("stats_flush_interval must not be negative"))

@@ -78,9 +78,10 @@ func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 	x.engine = eng
 	if x.cfg.Schema.Apply {
 		applied, err := schema.Apply(ctx, schema.EngineExecutor{Engine: eng}, schema.Options{
-			Database: x.cfg.Schema.Database,
-			Dims:     x.cfg.Schema.Dims,
-			TTL:      x.cfg.Schema.TTL,
+			Database:  x.cfg.Schema.Database,
+			Dims:      x.cfg.Schema.Dims,
+			TTL:       x.cfg.Schema.TTL,
+			Retention: x.cfg.Schema.Retention,
 		})
 		if err != nil {
 			return fmt.Errorf("apply schema migrations: %w", err)
