@@ -108,6 +108,16 @@ func TestRetentionReachesExistingTablesAndDropsExpiredDays(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "toDateTime(Timestamp) + toIntervalHour(36)", ttl("logs_with_embeddings"))
 	assert.Equal(t, "Timestamp + toIntervalHour(36)", ttl("otel_logs_kv_rollup_15m"))
+
+	// A writer that applies the migrations without a retention of its own
+	// (the clickhouse_vector exporter) leaves the owner's TTLs alone; the
+	// owner (the chdb extension) removes them when its config has none.
+	_, err = schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 4})
+	require.NoError(t, err)
+	assert.Equal(t, "toDateTime(Timestamp) + toIntervalHour(36)", ttl("otel_logs"))
+	_, err = schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 4, OwnsRetention: true})
+	require.NoError(t, err)
+	assert.Empty(t, ttl("otel_logs"))
 }
 
 func TestRetentionRefusesNegativeDurations(t *testing.T) {

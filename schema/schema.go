@@ -32,6 +32,11 @@ type Options struct {
 	TTL      time.Duration // retention of every expiring table; 0 keeps data forever
 	// Retention sets the retention per class of table; zero classes take TTL.
 	Retention Retention
+	// OwnsRetention makes Apply set the TTLs even when TTL and Retention are
+	// zero (removing them). Without it a zero retention leaves the tables'
+	// TTLs as they are, so that a writer that also applies the migrations
+	// (the clickhouse_vector exporter) does not undo the store owner's.
+	OwnsRetention bool
 }
 
 // Executor runs statements; both the embedded engine and clickhouse-go fit.
@@ -175,7 +180,7 @@ func splitStatements(sql string) []string {
 
 // Apply creates the database, runs every migration not yet recorded in
 // <db>.schema_migrations and then gives each table the retention opts ask
-// for (ApplyRetention). Each statement is idempotent (IF NOT EXISTS), so a
+// for (ApplyRetention; with a zero retention only when opts.OwnsRetention). Each statement is idempotent (IF NOT EXISTS), so a
 // run interrupted half-way is simply repeated.
 func Apply(ctx context.Context, ex Executor, opts Options) ([]int, error) {
 	opts = opts.withDefaults()
@@ -221,8 +226,10 @@ func Apply(ctx context.Context, ex Executor, opts Options) ([]int, error) {
 		}
 		applied = append(applied, m.Version)
 	}
-	if _, err := ApplyRetention(ctx, ex, opts); err != nil {
-		return applied, err
+	if opts.OwnsRetention || opts.TTL != 0 || opts.Retention != (Retention{}) {
+		if _, err := ApplyRetention(ctx, ex, opts); err != nil {
+			return applied, err
+		}
 	}
 	return applied, nil
 }

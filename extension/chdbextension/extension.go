@@ -82,6 +82,9 @@ func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 			Dims:      x.cfg.Schema.Dims,
 			TTL:       x.cfg.Schema.TTL,
 			Retention: x.cfg.Schema.Retention,
+			// The extension owns the embedded store: a retention taken out
+			// of its config is removed from the tables.
+			OwnsRetention: true,
 		})
 		if err != nil {
 			return fmt.Errorf("apply schema migrations: %w", err)
