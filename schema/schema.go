@@ -26,10 +26,14 @@ var migrationFS embed.FS
 
 // Options shape the rendered DDL.
 type Options struct {
-	Database string        // default "agentic_otel"
-	Dims     int           // vector dimension, default 384
-	Cluster  string        // ON CLUSTER name; tables become Replicated* when set
-	TTL      time.Duration // retention of every expiring table; 0 keeps data forever
+	Database string // default "agentic_otel"
+	Dims     int    // vector dimension, default 384
+	Cluster  string // ON CLUSTER name; tables become Replicated* when set
+	// Sharded (with Cluster) renders each table as <name>_local, Replicated
+	// on every shard, behind a Distributed table of the name the queries
+	// read (see cluster.go).
+	Sharded bool
+	TTL     time.Duration // retention of every expiring table; 0 keeps data forever
 	// Retention sets the retention per class of table; zero classes take TTL.
 	Retention Retention
 	// OwnsRetention makes Apply set the TTLs even when TTL and Retention are
@@ -107,6 +111,9 @@ func (d templateData) OnCluster() string {
 // storageName is the name of the table that stores a table's rows: the
 // table itself, or <table>_local behind a Distributed table when sharded.
 func (d templateData) storageName(table string) string {
+	if d.opts.Cluster != "" && d.opts.Sharded {
+		return table + localSuffix
+	}
 	return table
 }
 
@@ -155,7 +162,19 @@ func Render(m Migration, opts Options) ([]string, error) {
 	if err := t.Execute(&b, templateData{opts}); err != nil {
 		return nil, fmt.Errorf("render migration %04d_%s: %w", m.Version, m.Name, err)
 	}
-	return splitStatements(b.String()), nil
+	stmts := splitStatements(b.String())
+	if opts.Cluster == "" || !opts.Sharded {
+		return stmts, nil
+	}
+	var out []string
+	for _, s := range stmts {
+		sharded, err := templateData{opts}.shard(s)
+		if err != nil {
+			return nil, fmt.Errorf("render migration %04d_%s for a sharded cluster: %w", m.Version, m.Name, err)
+		}
+		out = append(out, sharded...)
+	}
+	return out, nil
 }
 
 // splitStatements splits on semicolons that end a line; the migrations are

@@ -40,6 +40,10 @@ type Config struct {
 	// shard, any number of replicas); empty for a single server, ClickHouse
 	// Cloud or the embedded engine.
 	Cluster string `mapstructure:"cluster"`
+	// Sharded (with Cluster) renders each table as <name>_local on every
+	// shard behind a Distributed table of its name, sharded by the key
+	// chosen for the tools' queries (schema/cluster.go).
+	Sharded bool `mapstructure:"sharded"`
 	// TTL is the data retention of the tables the schema creates; 0 keeps
 	// data forever.
 	TTL time.Duration `mapstructure:"ttl"`
@@ -111,6 +115,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.TTL < 0 {
 		errs = append(errs, errors.New("ttl must not be negative"))
+	}
+	if cfg.Sharded && cfg.Cluster == "" {
+		errs = append(errs, errors.New("sharded needs cluster: name the cluster (remote_servers) the Distributed tables spread over"))
 	}
 	if err := cfg.Retention.Validate(); err != nil {
 		errs = append(errs, err)

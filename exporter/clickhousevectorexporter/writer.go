@@ -104,7 +104,7 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 			_ = conn.Close()
 			return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running?)", u.Host, err)
 		}
-		_, err = schema.Apply(ctx, executor{conn}, schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.Cluster, TTL: w.cfg.TTL, Retention: w.cfg.Retention})
+		_, err = schema.Apply(ctx, executor{conn}, schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.Cluster, Sharded: w.cfg.Sharded, TTL: w.cfg.TTL, Retention: w.cfg.Retention})
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("create the vector tables: %w", err)
