@@ -87,6 +87,7 @@ func ReplayMain(ctx context.Context, args []string) error {
 	target := fs.String("target", "http://127.0.0.1:4318", "collector OTLP/HTTP base URL")
 	shift := fs.String("shift", "", `where the replay lands in time: a duration from now ("-24h": the first copy starts a day ago) or an RFC 3339 time; default: now`)
 	copies := fs.Int("copies", 1, "times the recording is sent, each with its own ids and following the previous one in time (a 10-minute recording × 144 = a day)")
+	overlap := fs.Int("overlap", 1, "copies that share each stretch of time: the replayed data is this many times as dense as the recording (copies are still distinct)")
 	seed := fs.Uint64("seed", 1, "seeds the first copy's trace, span and session ids (copy k uses seed+k)")
 	speed := fs.Float64("speed", 0, "multiple of the recording's pace (1 = real time); 0 = as fast as the collector accepts")
 	workers := fs.Int("workers", 4, "requests in flight at once")
@@ -107,7 +108,7 @@ func ReplayMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", *in, err)
 	}
-	opts := Options{Target: *target, Start: start, Copies: *copies, Seed: *seed, Speed: *speed, Workers: *workers,
+	opts := Options{Target: *target, Start: start, Copies: *copies, Overlap: *overlap, Seed: *seed, Speed: *speed, Workers: *workers,
 		Progress: func(s Stats) {
 			slog.Info("replaying", "copy", fmt.Sprintf("%d/%d", s.Copy, s.Copies), "requests", s.Requests,
 				"MB", s.Bytes>>20, "retries", s.Retries, "elapsed", s.Elapsed.Round(time.Second))

@@ -23,6 +23,9 @@ type Options struct {
 	// Copies is how many times the recording is sent, each with its own
 	// ids (seed Seed, Seed+1, …) and its own stretch of time.
 	Copies int
+	// Overlap is how many copies share each stretch of time (default 1):
+	// the density of the replayed data is Overlap times the recording's.
+	Overlap int
 	// Seed seeds the first copy's ids.
 	Seed uint64
 	// Speed > 0 sends at that multiple of the recording's pace (2: twice as
@@ -73,6 +76,9 @@ func Replay(ctx context.Context, frames []Frame, opts Options) (Stats, error) {
 	if opts.Copies <= 0 {
 		opts.Copies = 1
 	}
+	if opts.Overlap <= 0 {
+		opts.Overlap = 1
+	}
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
@@ -85,7 +91,8 @@ func Replay(ctx context.Context, frames []Frame, opts Options) (Stats, error) {
 		return Stats{}, errors.New("the recording holds no OTLP request")
 	}
 	period := last.Sub(first) + copyGap
-	st := Stats{Copies: opts.Copies, WindowStart: opts.Start, WindowEnd: opts.Start.Add(time.Duration(opts.Copies) * period)}
+	slots := (opts.Copies + opts.Overlap - 1) / opts.Overlap
+	st := Stats{Copies: opts.Copies, WindowStart: opts.Start, WindowEnd: opts.Start.Add(time.Duration(slots) * period)}
 	var requests, sent, retries atomic.Int64
 	began := time.Now()
 	snapshot := func(copyN int) Stats {
@@ -118,7 +125,7 @@ func Replay(ctx context.Context, frames []Frame, opts Options) (Stats, error) {
 	}
 	for c := 0; c < opts.Copies; c++ {
 		copyN.Store(int64(c + 1))
-		shift := opts.Start.Add(time.Duration(c) * period).Sub(first)
+		shift := opts.Start.Add(time.Duration(c/opts.Overlap) * period).Sub(first)
 		rw := NewRewriter(shift, opts.Seed+uint64(c))
 		jobs := make(chan job, opts.Workers*2)
 		ctx, cancel := context.WithCancelCause(ctx)
