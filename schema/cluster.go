@@ -72,7 +72,9 @@ var (
 	createMV    = regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS \S+ ON CLUSTER \S+\s+TO (\S+)\.(\w+)`)
 	fromTable   = regexp.MustCompile(`FROM (\S+)\.(\w+)`)
 	columnAlter = regexp.MustCompile(`\b(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b`)
-	otherAlter  = regexp.MustCompile(`\b(INDEX|SETTING|TTL|PROJECTION|ORDER BY|CONSTRAINT)\b`)
+	// columnClause is an ALTER clause a Distributed table takes too.
+	columnClause = regexp.MustCompile(`^(ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b`)
+	alterHead    = regexp.MustCompile(`^ALTER TABLE \S+ ON CLUSTER \S+\s+`)
 )
 
 // shard rewrites one rendered statement for a sharded cluster.
@@ -103,10 +105,18 @@ func (d templateData) shard(stmt string) ([]string, error) {
 		if !columnAlter.MatchString(stmt) {
 			return []string{local}, nil
 		}
-		if otherAlter.MatchString(stmt) {
-			return nil, fmt.Errorf("ALTER TABLE %s changes columns and more in one statement: split it, so that the column changes can reach the Distributed table alone", table)
+		// The Distributed table gets the column changes alone.
+		head, clauses := alterClauses(stmt)
+		var cols []string
+		for _, c := range clauses {
+			if columnClause.MatchString(c) {
+				cols = append(cols, c)
+			}
 		}
-		return []string{local, stmt}, nil
+		if len(cols) == 0 {
+			return []string{local}, nil
+		}
+		return []string{local, head + "\n    " + strings.Join(cols, ",\n    ")}, nil
 	case createMV.MatchString(stmt):
 		m := createMV.FindStringSubmatch(stmt)
 		db, target := m[1], m[2]
@@ -160,4 +170,37 @@ func RenderAll(opts Options) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// alterClauses splits an ALTER TABLE … ON CLUSTER … statement into its
+// head and its clauses (split at the commas outside parentheses and
+// quotes), each trimmed. A trailing SETTINGS belongs to the last clause.
+func alterClauses(stmt string) (head string, clauses []string) {
+	loc := alterHead.FindStringIndex(stmt)
+	if loc == nil {
+		return stmt, nil
+	}
+	head, body := strings.TrimSpace(stmt[:loc[1]]), stmt[loc[1]:]
+	depth, quote, start := 0, byte(0), 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '`' || c == '"':
+			quote = c
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+		case c == ',' && depth == 0:
+			clauses = append(clauses, strings.TrimSpace(body[start:i]))
+			start = i + 1
+		}
+	}
+	return head, append(clauses, strings.TrimSpace(body[start:]))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -30,7 +31,7 @@ var (
 // a statement reads or writes was created before it, and on a sharded
 // cluster the views over stored tables stay on their shard.
 func TestEveryMigrationRendersForACluster(t *testing.T) {
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	retention := schema.Retention{Raw: 7 * 24 * time.Hour, Vectors: 30 * 24 * time.Hour}
 	for _, sharded := range []bool{false, true} {
@@ -76,6 +77,9 @@ func TestEveryMigrationRendersForACluster(t *testing.T) {
 					} else {
 						assert.True(t, distributed[dst], "a view over an input table writes the Distributed table:\n%s", s)
 					}
+				}
+				if sharded && strings.HasPrefix(s, "ALTER TABLE") && !strings.HasSuffix(referenced.FindStringSubmatch(s)[1], "_local") {
+					assert.NotRegexp(t, `\bINDEX\b|SETTING|\bTTL\b|MATERIALIZE (COLUMN|INDEX)`, s, "a Distributed table takes column changes alone:\n%s", s)
 				}
 				if strings.Contains(s, "MODIFY TTL") || strings.Contains(s, "MODIFY SETTING") || strings.Contains(s, "ADD INDEX") {
 					target := referenced.FindStringSubmatch(s)[1]

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -15,7 +16,7 @@ import (
 // rebuild the vector index no query reads; inserted parts still carry it,
 // and the table still tells writers its vector dimension.
 func TestTraceVectorsAreNotReindexedByMerges(t *testing.T) {
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "merges_test", Dims: 4})
 	require.NoError(t, err)

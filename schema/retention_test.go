@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -21,7 +22,7 @@ import (
 // kept whatever their age, a second start alters nothing, and a retention
 // taken away again is removed.
 func TestRetentionReachesExistingTablesAndDropsExpiredDays(t *testing.T) {
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	const db = "retention_test"
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 4})
