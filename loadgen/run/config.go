@@ -46,6 +46,10 @@ type Config struct {
 	Patterns  map[string]map[string]int `yaml:"patterns"`
 	Faults    FaultSettings             `yaml:"faults"`
 	Scenarios []Scenario                `yaml:"scenarios"`
+	// Browsers is how many headless Chromium browsers run journeys at once,
+	// besides the HTTP journeys (0: none); Browser configures them.
+	Browsers int             `yaml:"browsers"`
+	Browser  BrowserSettings `yaml:"browser"`
 }
 
 // Range is a [min, max] duration range.
@@ -165,6 +169,7 @@ func Defaults() Config {
 			Cooldown:     Duration(30 * time.Second),
 			TriggerScale: 1,
 		},
+		Browser: defaultBrowserSettings(),
 	}
 }
 
@@ -279,6 +284,7 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.Browser.validate(c.Browsers)...)
 	if c.Faults.Tick <= 0 {
 		errs = append(errs, errors.New("faults.tick must be positive"))
 	}

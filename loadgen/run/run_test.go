@@ -50,6 +50,7 @@ func TestRunAgainstShop(t *testing.T) {
 	cfg.Concurrency = 24
 	cfg.Duration = run.Duration(5 * time.Second)
 	cfg.Seed = 7
+	cfg.Browsers = 0 // HTTP journeys only: browser_test.go runs the browsers
 	cfg.ThinkTime = run.Range{Min: run.Duration(5 * time.Millisecond), Max: run.Duration(30 * time.Millisecond)}
 	cfg.RequestTimeout = run.Duration(10 * time.Second)
 	cfg.GroundTruth = filepath.Join(t.TempDir(), "truth.jsonl")
