@@ -42,6 +42,8 @@ func realMain() error {
 		groundTruth = flag.String("ground-truth", "", "ground-truth JSON-lines file (default from config)")
 		scenarios   = flag.String("scenarios", "", `comma-separated scenarios to run ("none" for traffic only; default all in the config)`)
 		scale       = flag.Float64("trigger-scale", 0, "multiply every trigger_rate (default from config)")
+		firstFault  = flag.Duration("first-fault", 0, "open a paced fault window this long after the start, 0 = none (default from config: faults.first)")
+		faultEvery  = flag.Duration("fault-every", 0, "then a paced fault window every so often, start to start (default from config: faults.every)")
 		browsers    = flag.Int("browsers", 0, "headless Chromium browsers running journeys at once, 0 = none (default from config: 2)")
 		logLevel    = flag.String("log-level", "info", "stderr log level: debug, info, warn, error")
 	)
@@ -82,6 +84,12 @@ func realMain() error {
 	}
 	if set["ground-truth"] {
 		cfg.GroundTruth = *groundTruth
+	}
+	if set["first-fault"] {
+		cfg.Faults.First = run.Duration(*firstFault)
+	}
+	if set["fault-every"] {
+		cfg.Faults.Every = run.Duration(*faultEvery)
 	}
 	if set["browsers"] {
 		cfg.Browsers = *browsers

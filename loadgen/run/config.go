@@ -72,6 +72,13 @@ type FaultSettings struct {
 	Cooldown Duration `yaml:"cooldown"`
 	// TriggerScale multiplies every trigger_rate (demos use > 1).
 	TriggerScale float64 `yaml:"trigger_scale"`
+	// First opens a paced window this long after the start (0: none); Every
+	// then opens one every so often, start to start (0: only the first).
+	// The scenarios take turns in a seeded order. Paced windows come on top
+	// of the random ones of trigger_rate; when one is due while another
+	// window is open or cooling down, it waits for it.
+	First Duration `yaml:"first"`
+	Every Duration `yaml:"every"`
 }
 
 // Scenario is a fault scenario: a named composition of primitives with the
@@ -287,6 +294,12 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Browser.validate(c.Browsers)...)
 	if c.Faults.Tick <= 0 {
 		errs = append(errs, errors.New("faults.tick must be positive"))
+	}
+	if c.Faults.First < 0 || c.Faults.Every < 0 {
+		errs = append(errs, errors.New("faults.first and faults.every must not be negative"))
+	}
+	if c.Faults.Every > 0 && c.Faults.First == 0 {
+		errs = append(errs, errors.New("faults.every needs faults.first: the time of the first paced window"))
 	}
 	if c.Faults.TriggerScale < 0 {
 		errs = append(errs, errors.New("faults.trigger_scale must not be negative"))

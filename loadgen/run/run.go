@@ -68,6 +68,8 @@ type runner struct {
 	catalog catalog
 	browser *browserPool // nil without browsers
 
+	outMu sync.Mutex // the progress line and announcements share the output
+
 	mu         sync.Mutex
 	byCategory map[string]int
 	byPattern  map[string]int
@@ -134,6 +136,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	var bg sync.WaitGroup
 	if cfg.FaultsEnabled() && len(cfg.Scenarios) > 0 {
 		sched = newScheduler(cfg, adminClient{base: cfg.AdminURL(), hc: &http.Client{Timeout: 15 * time.Second}}, t, log, start)
+		sched.say = r.announcer(out)
+		if next := sched.nextPaced(); !next.IsZero() {
+			every := "no more paced windows after it"
+			if e := cfg.Faults.Every.D(); e > 0 {
+				every = "then one every " + e.String()
+			}
+			sched.say("first fault window due at %s (in %s), %s; the scenarios take turns", next.Format(time.TimeOnly),
+				time.Until(next).Round(time.Second), every)
+		}
 		bg.Go(func() { sched.run(genCtx) })
 	}
 	bg.Go(func() { r.progress(genCtx, out, start, sched) })
@@ -378,11 +389,27 @@ func (r *runner) progress(ctx context.Context, out io.Writer, start time.Time, s
 			elapsed.Truncate(time.Second), r.journeys.Load(), float64(r.journeys.Load())/elapsed.Seconds(), r.active.Load(),
 			r.requests.Load(), float64(r.requests.Load())/mins, float64(r.traces.Load())/mins,
 			r.serverErrs.Load()+r.netErrs.Load(), r.serverErrs.Load(), r.netErrs.Load(), browsers, active)
+		r.outMu.Lock()
 		if tty {
 			fmt.Fprintf(out, "\r\033[K%s", line)
 		} else {
 			fmt.Fprintln(out, line)
 		}
+		r.outMu.Unlock()
+	}
+}
+
+// announcer returns a func that prints a line of news to out: on a terminal
+// above the progress line, which the next tick rewrites.
+func (r *runner) announcer(out io.Writer) func(format string, args ...any) {
+	tty := isTerminal(out)
+	return func(format string, args ...any) {
+		r.outMu.Lock()
+		defer r.outMu.Unlock()
+		if tty {
+			fmt.Fprint(out, "\r\033[K")
+		}
+		fmt.Fprintf(out, "==> "+format+"\n", args...)
 	}
 }
 
