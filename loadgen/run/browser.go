@@ -24,8 +24,9 @@ type BrowserSettings struct {
 	// ThinkTime is the pause between a browser user's actions: people read
 	// pages, so it is longer than the HTTP journeys'.
 	ThinkTime Range `yaml:"think_time"`
-	// MaxRSSMiB caps one browser's resident memory (all its processes):
-	// above it the browser is restarted after its current journey.
+	// MaxRSSMiB caps one browser's memory (the PSS of all its processes,
+	// shared pages counted once): above it the browser is restarted after
+	// its current journey.
 	MaxRSSMiB int `yaml:"max_rss_mib"`
 	// Lifetime is how long one browser process serves journeys before it is
 	// replaced by a fresh one.
@@ -96,7 +97,9 @@ type BrowserSummary struct {
 	Launches int `json:"launches"`
 	// Restarts are launches that replaced a browser: it died, outgrew
 	// max_rss_mib or reached its lifetime.
-	Restarts     int     `json:"restarts"`
+	Restarts int `json:"restarts"`
+	// PeakRSSBytes is the most memory one browser held (PSS of all its
+	// processes).
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	// PIDs are every Chromium process the run started (browser, renderers,

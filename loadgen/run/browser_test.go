@@ -83,7 +83,7 @@ func TestBrowserJourneysRecordSessionsAndLeaveNoChromium(t *testing.T) {
 	require.Positive(t, b.Journeys)
 	assert.Positive(t, b.PeakRSSBytes)
 	assert.Positive(t, b.CPUSeconds)
-	require.NotEmpty(t, b.PIDs)
+	require.Greater(t, len(b.PIDs), b.Launches, "the helpers (zygote, renderers, GPU, network) are found, not only the browser")
 	for _, pid := range b.PIDs {
 		assert.False(t, run.Alive(pid), "Chromium process %d survived the load generator", pid)
 	}

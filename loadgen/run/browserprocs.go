@@ -25,8 +25,10 @@ type procSampler struct {
 const clockTicks = 100
 
 // browserPIDs lists the processes started with --user-data-dir=dir.
+// Chromium's helpers rewrite their command line into one string with
+// spaces, so the flag ends at a NUL, a space or the end.
 func browserPIDs(dir string) []int {
-	want := []byte("--user-data-dir=" + dir + "\x00")
+	want := []byte("--user-data-dir=" + dir)
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -38,7 +40,7 @@ func browserPIDs(dir string) []int {
 			continue
 		}
 		cmd, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(append(cmd, 0), want) {
+		if err != nil || !hasFlag(cmd, want) {
 			continue
 		}
 		out = append(out, pid)
@@ -46,7 +48,24 @@ func browserPIDs(dir string) []int {
 	return out
 }
 
-// sample returns the browser's processes and their summed resident memory.
+func hasFlag(cmd, flag []byte) bool {
+	for i := bytes.Index(cmd, flag); i >= 0; {
+		end := i + len(flag)
+		if end == len(cmd) || cmd[end] == 0 || cmd[end] == ' ' {
+			return true
+		}
+		j := bytes.Index(cmd[end:], flag)
+		if j < 0 {
+			return false
+		}
+		i = end + j
+	}
+	return false
+}
+
+// sample returns the browser's processes and their memory: the sum of their
+// proportional set sizes (PSS: each shared page counted once across them),
+// or of their resident sizes where PSS cannot be read.
 func (s *procSampler) sample() (pids []int, rss int64) {
 	pids = browserPIDs(s.dir)
 	s.mu.Lock()
@@ -73,9 +92,28 @@ func (s *procSampler) sample() (pids []int, rss int64) {
 		st, _ := strconv.ParseUint(f[12], 10, 64)
 		pages, _ := strconv.ParseInt(f[21], 10, 64)
 		s.ticks[pid] = max(s.ticks[pid], ut+st)
-		rss += pages * int64(os.Getpagesize())
+		if pss, ok := pssBytes(pid); ok {
+			rss += pss
+		} else {
+			rss += pages * int64(os.Getpagesize())
+		}
 	}
 	return pids, rss
+}
+
+// pssBytes reads a process's proportional set size.
+func pssBytes(pid int) (int64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
 }
 
 // cpuSeconds is the CPU time of every process seen so far.

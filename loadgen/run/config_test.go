@@ -156,3 +156,13 @@ func TestPickerIsDeterministic(t *testing.T) {
 	}
 	assert.Equal(t, draw(), draw())
 }
+
+func TestHasFlag(t *testing.T) {
+	t.Parallel()
+	flag := []byte("--user-data-dir=/tmp/x-1")
+	assert.True(t, hasFlag([]byte("chromium\x00--user-data-dir=/tmp/x-1\x00--headless\x00"), flag))
+	assert.True(t, hasFlag([]byte("/usr/lib/chromium/chromium --type=renderer --user-data-dir=/tmp/x-1 --lang=en"), flag), "helpers rewrite argv with spaces")
+	assert.True(t, hasFlag([]byte("chromium --user-data-dir=/tmp/x-1"), flag))
+	assert.False(t, hasFlag([]byte("chromium --user-data-dir=/tmp/x-12 --x"), flag), "another browser's directory")
+	assert.True(t, hasFlag([]byte("a --user-data-dir=/tmp/x-12 --user-data-dir=/tmp/x-1"), flag))
+}
