@@ -298,7 +298,9 @@ type DetectAnomalousTracesOutput struct {
 	Anomalous uint64           `json:"anomalous_in_window"`
 	ByType    map[string]int64 `json:"anomalous_by_type,omitempty"`
 	Top       []AnomalousTrace `json:"top"`
-	Notice    string           `json:"notice,omitempty"`
+	// Sessions are the user sessions the flagged traces of top touched.
+	Sessions *SessionImpact `json:"sessions,omitempty"`
+	Notice   string         `json:"notice,omitempty"`
 }
 
 // AnomalousTrace is one trace's summary and scores.
@@ -315,6 +317,8 @@ type AnomalousTrace struct {
 	IsAnomaly        bool      `json:"is_anomaly"`
 	AnomalyType      string    `json:"anomaly_type,omitempty"`
 	CentroidDistance float64   `json:"centroid_distance"`
+	// SessionID is the user session the trace belongs to, if any.
+	SessionID string `json:"session_id,omitempty"`
 }
 
 // anomalousTracesSQL is schema's anomaly_detection query with an end bound,
@@ -383,6 +387,9 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 		})
 	}
 	out.Top = orEmpty(out.Top)
+	if err := s.anomalySessions(ctx, &out, w); err != nil {
+		return nil, out, err
+	}
 	var counts []struct {
 		Type string `ch:"anomaly_type"`
 		N    uint64 `ch:"n"`
