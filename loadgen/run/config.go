@@ -15,7 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 )
 
 // Journey categories.
@@ -100,8 +100,8 @@ type Scenario struct {
 	// Affects lists the services whose requests count as touched by the
 	// window; default: the root-cause service and the services the
 	// primitives target.
-	Affects []string      `yaml:"affects"`
-	Inject  []faults.Spec `yaml:"inject"`
+	Affects []string        `yaml:"affects"`
+	Inject  []faultapi.Spec `yaml:"inject"`
 }
 
 // FixedWindow is a window at a fixed offset from the run start.

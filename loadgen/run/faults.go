@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 )
 
 // adminClient talks to the sample shop's fault admin API.
@@ -23,8 +23,8 @@ type adminClient struct {
 	hc   *http.Client
 }
 
-func (a adminClient) apply(ctx context.Context, label string, specs []faults.Spec, ttl time.Duration) (string, error) {
-	body, err := json.Marshal(faults.AddRequest{Label: label, Faults: specs, TTL: faults.Duration(ttl)})
+func (a adminClient) apply(ctx context.Context, label string, specs []faultapi.Spec, ttl time.Duration) (string, error) {
+	body, err := json.Marshal(faultapi.AddRequest{Label: label, Faults: specs, TTL: faultapi.Duration(ttl)})
 	if err != nil {
 		return "", fmt.Errorf("encode faults: %w", err)
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/otlpcapture"
 )
 
@@ -97,7 +97,7 @@ func TestRunAgainstShop(t *testing.T) {
 	assert.False(t, w.Start.Before(sum.Started))
 	assert.False(t, w.End.After(sum.Ended))
 	assert.NotEmpty(t, w.TraceIDs)
-	assert.Equal(t, []faults.Spec(sc.Inject), w.Faults)
+	assert.Equal(t, []faultapi.Spec(sc.Inject), w.Faults)
 	assert.Positive(t, kinds[run.KindErrorJourney]+kinds[run.KindAnomalous]+kinds[run.KindEdgeCase])
 
 	// The shop applied exactly that composition, inside the recorded window.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 )
 
 // Ground-truth record kinds.
@@ -27,21 +27,21 @@ var journeyKinds = map[string]string{ErrorInjection: KindErrorJourney, Anomalous
 // WindowRecord is one fault window: what was injected, when, and the traces
 // that ran through the affected services while it was open.
 type WindowRecord struct {
-	Kind             string        `json:"kind"`
-	Scenario         string        `json:"scenario"`
-	Description      string        `json:"description,omitempty"`
-	RootCause        string        `json:"root_cause"`
-	RootCauseService string        `json:"root_cause_service"`
-	RootCauseKind    string        `json:"root_cause_kind"`
-	Trigger          string        `json:"trigger"` // "random" or "scheduled"
-	Start            time.Time     `json:"start"`
-	End              time.Time     `json:"end"`
-	AdminID          string        `json:"admin_id"`
-	Faults           []faults.Spec `json:"faults"`
-	AffectedServices []string      `json:"affected_services"`
-	Journeys         int           `json:"journeys"`
-	Requests         int           `json:"requests"`
-	TraceIDs         []string      `json:"trace_ids"`
+	Kind             string          `json:"kind"`
+	Scenario         string          `json:"scenario"`
+	Description      string          `json:"description,omitempty"`
+	RootCause        string          `json:"root_cause"`
+	RootCauseService string          `json:"root_cause_service"`
+	RootCauseKind    string          `json:"root_cause_kind"`
+	Trigger          string          `json:"trigger"` // "random" or "scheduled"
+	Start            time.Time       `json:"start"`
+	End              time.Time       `json:"end"`
+	AdminID          string          `json:"admin_id"`
+	Faults           []faultapi.Spec `json:"faults"`
+	AffectedServices []string        `json:"affected_services"`
+	Journeys         int             `json:"journeys"`
+	Requests         int             `json:"requests"`
+	TraceIDs         []string        `json:"trace_ids"`
 	// ErrorTraceIDs are the touched traces whose request got a 5xx or no
 	// answer.
 	ErrorTraceIDs []string `json:"error_trace_ids"`
