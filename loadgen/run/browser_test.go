@@ -5,6 +5,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,4 +147,77 @@ func TestBrowserJourneysInterruptedLeaveNoChromium(t *testing.T) {
 	}
 	records := readTruth(t, cfg.GroundTruth)
 	assert.Equal(t, run.KindRunEnd, records[len(records)-1]["kind"])
+}
+
+// A browser that dies (killed here, as the OOM killer would) is replaced by
+// a fresh one, and its journeys go on; nothing of either is left after.
+func TestBrowserThatDiesIsRestarted(t *testing.T) {
+	shop, _ := browserShop(t)
+	cfg := browserConfig(t, shop)
+	cfg.Browsers = 1
+	cfg.Duration = run.Duration(25 * time.Second)
+
+	killed := make(chan int, 1)
+	go func() {
+		// The Chromium this test process started (its child), once it has
+		// served for a few seconds.
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			time.Sleep(500 * time.Millisecond)
+			if pid := childChromium(t); pid > 0 && time.Now().After(deadline.Add(-14*time.Second)) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				killed <- pid
+				return
+			}
+		}
+		killed <- 0
+	}()
+	var out bytes.Buffer
+	sum, err := run.Run(context.Background(), cfg, &out)
+	require.NoError(t, err)
+	t.Log(out.String())
+	pid := <-killed
+	require.NotZero(t, pid, "the browser was found and killed")
+	b := sum.Browser
+	assert.Contains(t, b.PIDs, pid)
+	assert.GreaterOrEqual(t, b.Launches, 2, "a new browser replaced the dead one")
+	assert.GreaterOrEqual(t, b.Restarts, 1)
+	for _, p := range b.PIDs {
+		assert.False(t, run.Alive(p), "Chromium process %d survived", p)
+	}
+	// Journeys ran after the restart.
+	var after int
+	for _, r := range readTruth(t, cfg.GroundTruth) {
+		if r["kind"] == run.KindBrowserJourney && r["failure"] == nil {
+			after++
+		}
+	}
+	assert.Positive(t, after)
+}
+
+// childChromium returns the PID of a Chromium browser process (not a helper)
+// whose parent is this test process, or 0.
+func childChromium(t *testing.T) int {
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if bytes.Contains(cmd, []byte("--user-data-dir=")) && !bytes.Contains(cmd, []byte("--type=")) {
+			return pid
+		}
+	}
+	return 0
 }
