@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/otlpcapture"
@@ -75,6 +76,10 @@ func TestBrowserJourneysRecordSessionsAndLeaveNoChromium(t *testing.T) {
 	shop, cap := browserShop(t)
 	cfg := browserConfig(t, shop)
 	cfg.Duration = run.Duration(25 * time.Second)
+	// A mild window on inventory, which every product list goes through.
+	cfg.Scenarios = []run.Scenario{{Name: "slow_inventory", RootCause: "inventory_service_latency",
+		Windows: []run.FixedWindow{{Start: run.Duration(2 * time.Second), Duration: run.Duration(15 * time.Second)}},
+		Inject:  []faultapi.Spec{{Type: faultapi.Latency, Service: "inventory", Latency: faultapi.Duration(20 * time.Millisecond)}}}}
 
 	var out bytes.Buffer
 	sum, err := run.Run(context.Background(), cfg, &out)
@@ -124,6 +129,24 @@ func TestBrowserJourneysRecordSessionsAndLeaveNoChromium(t *testing.T) {
 		}
 	}
 	assert.Equal(t, b.Journeys, journeys, "one record per browser journey")
+
+	// The window lists the browser sessions it touched, each a browser
+	// journey's.
+	var windows int
+	for _, r := range readTruth(t, cfg.GroundTruth) {
+		if r["kind"] != run.KindFaultWindow {
+			continue
+		}
+		windows++
+		bs, _ := r["affected_browser_sessions"].([]any)
+		require.NotEmpty(t, bs, "the browsers loaded product lists during the window")
+		all, _ := r["affected_sessions"].([]any)
+		for _, s := range bs {
+			assert.True(t, seen[s.(string)], "affected browser session %s is a browser journey's", s)
+			assert.Contains(t, all, s)
+		}
+	}
+	assert.Equal(t, 1, windows)
 	assert.Equal(t, b.Sessions, len(seen))
 	assert.Positive(t, finished, "some journeys ran their script to the end")
 }

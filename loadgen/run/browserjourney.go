@@ -126,7 +126,8 @@ func (bj *browserJourney) onEvent(ev any) {
 		if len(parts) != 4 || len(parts[1]) != 32 {
 			return
 		}
-		req := Request{TraceID: parts[1], Method: e.Request.Method, Route: routeOf(e.Request.Method, u.Path), Path: u.RequestURI(), Start: time.Now()}
+		req := Request{TraceID: parts[1], Method: e.Request.Method, Route: routeOf(e.Request.Method, u.Path), Path: u.RequestURI(),
+			Start: time.Now(), Session: baggageSession(e.Request.Headers), Browser: true}
 		id := bj.r.truth.requestStarted(req.Start)
 		bj.mu.Lock()
 		bj.inflight[e.RequestID] = &pendingRequest{id: id, req: req}
@@ -159,6 +160,26 @@ func (bj *browserJourney) onEvent(ev any) {
 		bj.excepts = append(bj.excepts, msg)
 		bj.mu.Unlock()
 	}
+}
+
+// baggageSession reads session.id from the W3C baggage the page sent.
+func baggageSession(h network.Headers) string {
+	for k, v := range h {
+		if !strings.EqualFold(k, "baggage") {
+			continue
+		}
+		b, _ := v.(string)
+		for _, member := range strings.Split(b, ",") {
+			key, val, ok := strings.Cut(strings.TrimSpace(member), "=")
+			if ok && strings.TrimSpace(key) == "session.id" {
+				val, _, _ = strings.Cut(val, ";")
+				if s, err := url.QueryUnescape(strings.TrimSpace(val)); err == nil {
+					return s
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func (bj *browserJourney) finish(rid network.RequestID, errText string) {

@@ -98,6 +98,10 @@ func TestRunAgainstShop(t *testing.T) {
 	assert.False(t, w.End.After(sum.Ended))
 	assert.NotEmpty(t, w.TraceIDs)
 	assert.Equal(t, []faultapi.Spec(sc.Inject), w.Faults)
+	require.NotEmpty(t, w.AffectedSessions, "the window's requests carried their journeys' sessions")
+	assert.LessOrEqual(t, len(w.AffectedSessions), w.Journeys, "one session per journey")
+	assert.Subset(t, w.AffectedSessions, w.ErrorSessions)
+	assert.Empty(t, w.AffectedBrowserSessions, "no browsers in this run")
 	assert.Positive(t, kinds[run.KindErrorJourney]+kinds[run.KindAnomalous]+kinds[run.KindEdgeCase])
 
 	// The shop applied exactly that composition, inside the recorded window.
