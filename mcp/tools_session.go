@@ -311,43 +311,66 @@ func (s *Server) sessionStory(ctx context.Context, sid, service string, traceIDs
 	}
 	st.Clicks, st.RageClicks = len(cs), rageBursts(cs)
 
-	if len(traceIDs) > 0 {
-		// Each trace's entry into the backend: its first span outside the
-		// browser.
-		q := params{}.strings("ids", traceIDs).str("browser", service).time("from", from).time("to", to)
-		var reqs []struct {
-			TraceID string    `ch:"TraceId"`
-			At      time.Time `ch:"t"`
-			Service string    `ch:"svc"`
-			Op      string    `ch:"op"`
-			HTTP    string    `ch:"http"`
-			Status  string    `ch:"status"`
-			Message string    `ch:"msg"`
-		}
-		if err := s.db.selectInto(ctx, &reqs, `SELECT TraceId, min(Timestamp) AS t, argMin(ServiceName, Timestamp) AS svc,
-				argMin(SpanName, Timestamp) AS op,
-				argMin(if(SpanAttributes['http.response.status_code'] != '', SpanAttributes['http.response.status_code'],
-					SpanAttributes['http.status_code']), Timestamp) AS http,
-				argMin(StatusCode, Timestamp) AS status, argMin(StatusMessage, Timestamp) AS msg
-			FROM otel_traces
-			WHERE TraceId IN {ids:Array(String)} AND ServiceName != {browser:String}
-			  AND Timestamp >= {from:DateTime64(9)} AND Timestamp <= {to:DateTime64(9)}
-			GROUP BY TraceId ORDER BY t LIMIT 1000`, q); err != nil {
-			return nil, err
-		}
-		st.Requests = len(reqs)
-		for _, r := range reqs {
-			code, _ := strconv.Atoi(r.HTTP)
-			failed := code >= 400 || r.Status == "Error" || r.Status == "STATUS_CODE_ERROR"
-			if !failed {
-				continue
-			}
-			st.FailedRequests = append(st.FailedRequests, FailedRequest{Time: r.At.UTC(), TraceID: r.TraceID, Service: r.Service,
-				Operation: r.Op, HTTPStatus: code, Error: truncate(r.Message, 300)})
+	reqs, err := s.entrySpans(ctx, traceIDs, []string{service}, from, to)
+	if err != nil {
+		return nil, err
+	}
+	st.Requests = len(reqs)
+	for _, r := range reqs {
+		if r.failed {
+			st.FailedRequests = append(st.FailedRequests, r.FailedRequest)
 		}
 	}
 	st.Summary = st.summary()
 	return st, nil
+}
+
+// entrySpan is a trace's entry into the backend.
+type entrySpan struct {
+	FailedRequest
+	failed bool
+}
+
+// entrySpans reads each trace's entry into the backend: its first span
+// outside the browser services, failed when its status is an error or its
+// HTTP status 400 or more.
+func (s *Server) entrySpans(ctx context.Context, traceIDs, browsers []string, from, to time.Time) ([]entrySpan, error) {
+	if len(traceIDs) == 0 {
+		return nil, nil
+	}
+	ids := slices.Compact(slices.Sorted(slices.Values(traceIDs)))
+	if len(ids) > maxImpactTraces {
+		ids = ids[:maxImpactTraces]
+	}
+	q := params{}.strings("ids", ids).strings("browsers", browsers).time("from", from).time("to", to)
+	var rows []struct {
+		TraceID string    `ch:"TraceId"`
+		At      time.Time `ch:"t"`
+		Service string    `ch:"svc"`
+		Op      string    `ch:"op"`
+		HTTP    string    `ch:"http"`
+		Status  string    `ch:"status"`
+		Message string    `ch:"msg"`
+	}
+	if err := s.db.selectInto(ctx, &rows, `SELECT TraceId, min(Timestamp) AS t, argMin(ServiceName, Timestamp) AS svc,
+			argMin(SpanName, Timestamp) AS op,
+			argMin(if(SpanAttributes['http.response.status_code'] != '', SpanAttributes['http.response.status_code'],
+				SpanAttributes['http.status_code']), Timestamp) AS http,
+			argMin(StatusCode, Timestamp) AS status, argMin(StatusMessage, Timestamp) AS msg
+		FROM otel_traces
+		WHERE TraceId IN {ids:Array(String)} AND NOT has({browsers:Array(String)}, ServiceName)
+		  AND Timestamp >= {from:DateTime64(9)} AND Timestamp <= {to:DateTime64(9)}
+		GROUP BY TraceId ORDER BY t, TraceId LIMIT 5000`, q); err != nil {
+		return nil, err
+	}
+	out := make([]entrySpan, len(rows))
+	for i, r := range rows {
+		code, _ := strconv.Atoi(r.HTTP)
+		out[i] = entrySpan{FailedRequest: FailedRequest{Time: r.At.UTC(), TraceID: r.TraceID, Service: r.Service,
+			Operation: r.Op, HTTPStatus: code, Error: truncate(r.Message, 300)},
+			failed: code >= 400 || r.Status == "Error" || r.Status == "STATUS_CODE_ERROR"}
+	}
+	return out, nil
 }
 
 func (st *SessionStory) summary() string {

@@ -77,3 +77,41 @@ func TestRageBursts(t *testing.T) {
 	assert.Equal(t, RageClick{Time: at(0), Clicks: 4, Node: 7}, got[0])
 	assert.Empty(t, rageBursts(clicks[5:7]))
 }
+
+// detect_session_anomalies finds the recorded session whose checkout failed
+// and which ended there.
+func TestDetectSessionAnomalies(t *testing.T) {
+	h, d := onDataset(t, poolExhaustion)
+	out := call[DetectSessionAnomaliesOutput](t, h, ToolDetectSessionAnomalies, map[string]any{"window": "60m"})
+	assert.Equal(t, 1, out.Sessions, "the dataset records one session")
+	require.Len(t, out.Top, 1)
+	a := out.Top[0]
+	assert.Equal(t, browserSession, a.SessionID)
+	assert.Equal(t, []string{SessionFailedRequests, SessionAbandoned}, a.Kinds, a.Reasons)
+	assert.Equal(t, 1, a.FailedRequests)
+	assert.Equal(t, d.browserTrace, a.ExampleTraceID)
+	assert.Equal(t, map[string]int{SessionFailedRequests: 1, SessionAbandoned: 1}, out.ByKind)
+
+	empty := call[DetectSessionAnomaliesOutput](t, h, ToolDetectSessionAnomalies, map[string]any{"window": "5m", "end": d.now.Add(-50 * time.Minute).Format(time.RFC3339)})
+	assert.Zero(t, empty.Sessions)
+	assert.Contains(t, empty.Notice, "no recorded browser sessions")
+	assert.Contains(t, callError(t, h, ToolDetectSessionAnomalies, map[string]any{"window": "30d"}), "window")
+}
+
+func TestScoreSession(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// An error, then the user went on to another page: not abandoned.
+	a := SessionAnomaly{ErrorsShown: 1}
+	scoreSession(&a, t0.Add(time.Minute), t0)
+	assert.Equal(t, []string{SessionErrorShown}, a.Kinds)
+	// Rage clicks and a failed request on the last page.
+	b := SessionAnomaly{RageClicks: 1, FailedRequests: 2}
+	scoreSession(&b, t0, t0.Add(time.Second))
+	assert.Equal(t, []string{SessionRageClicks, SessionFailedRequests, SessionAbandoned}, b.Kinds)
+	assert.Greater(t, b.Score, a.Score)
+	// A clean visit.
+	c := SessionAnomaly{Pages: 4}
+	scoreSession(&c, t0, time.Time{})
+	assert.Zero(t, c.Score)
+	assert.Empty(t, c.Kinds)
+}
