@@ -188,8 +188,9 @@ type SessionStory struct {
 	// RageClicks are bursts of three or more clicks on one element within
 	// a second: a user whose click did not seem to work.
 	RageClicks []RageClick `json:"rage_clicks,omitempty"`
-	// ErrorsSeen are the errors the page logged or threw (console errors
-	// and uncaught exceptions the recorder captured).
+	// ErrorsSeen are the errors the page logged or threw: console errors
+	// and uncaught exceptions, from the recording and the browser's error
+	// spans.
 	ErrorsSeen []StoryError `json:"errors_seen,omitempty"`
 	// FailedRequests are the session's traces whose entry into the backend
 	// failed (an error status or an HTTP status of 400 or more), each with
@@ -292,6 +293,12 @@ func (s *Server) sessionStory(ctx context.Context, sid, service string, traceIDs
 			st.ErrorsSeen = append(st.ErrorsSeen, StoryError{Time: e.At.UTC(), Message: truncate(e.Name, 300)})
 		}
 	}
+	spanErrs, err := s.browserErrors(ctx, []string{sid}, from, to)
+	if err != nil {
+		return nil, err
+	}
+	st.ErrorsSeen = append(st.ErrorsSeen, spanErrs[sid]...)
+	slices.SortStableFunc(st.ErrorsSeen, func(a, b StoryError) int { return a.Time.Compare(b.Time) })
 	// Clicks: rrweb mouse interactions (incremental source 2) of type
 	// click (2), with the element's node id.
 	var clicks []struct {
@@ -323,6 +330,35 @@ func (s *Server) sessionStory(ctx context.Context, sid, service string, traceIDs
 	}
 	st.Summary = st.summary()
 	return st, nil
+}
+
+// browserErrors reads the errors the sessions' pages logged or threw, as
+// the browser SDK reports them: spans with component "error" (console.error,
+// uncaught errors, unhandled rejections) carrying the session's
+// rum.sessionId.
+func (s *Server) browserErrors(ctx context.Context, sids []string, from, to time.Time) (map[string][]StoryError, error) {
+	out := map[string][]StoryError{}
+	if len(sids) == 0 {
+		return out, nil
+	}
+	p := params{}.strings("sids", sids).time("from", from).time("to", to)
+	var rows []struct {
+		SID string    `ch:"sid"`
+		At  time.Time `ch:"Timestamp"`
+		Msg string    `ch:"msg"`
+	}
+	if err := s.db.selectInto(ctx, &rows, `SELECT ResourceAttributes['rum.sessionId'] AS sid, Timestamp,
+			if(SpanAttributes['error.message'] != '', SpanAttributes['error.message'], SpanName) AS msg
+		FROM otel_traces
+		WHERE ResourceAttributes['rum.sessionId'] IN {sids:Array(String)} AND SpanAttributes['component'] = 'error'
+		  AND Timestamp >= {from:DateTime64(9)} AND Timestamp <= {to:DateTime64(9)}
+		ORDER BY Timestamp LIMIT 20000`, p); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.SID] = append(out[r.SID], StoryError{Time: r.At.UTC(), Message: truncate(r.Msg, 300)})
+	}
+	return out, nil
 }
 
 // entrySpan is a trace's entry into the backend.

@@ -132,6 +132,10 @@ func (s *Server) detectSessionAnomalies(ctx context.Context, _ *sdk.CallToolRequ
 		ORDER BY SessionId, Timestamp, SequenceNumber LIMIT 200000`, cp); err != nil {
 		return nil, out, err
 	}
+	spanErrs, err := s.browserErrors(ctx, sids, w.Start.Add(-time.Hour), w.End.Add(time.Hour))
+	if err != nil {
+		return nil, out, err
+	}
 	clicksOf := map[string][]click{}
 	for _, c := range clicks {
 		clicksOf[c.SID] = append(clicksOf[c.SID], click{at: c.At, node: c.Node})
@@ -148,6 +152,10 @@ func (s *Server) detectSessionAnomalies(ctx context.Context, _ *sdk.CallToolRequ
 				a.ErrorsShown++
 				lastErr = later(lastErr, r.EvTimes[i])
 			}
+		}
+		for _, e := range spanErrs[r.SID] {
+			a.ErrorsShown++
+			lastErr = later(lastErr, e.Time)
 		}
 		for _, id := range r.TraceIDs {
 			if f, ok := failed[id]; ok {

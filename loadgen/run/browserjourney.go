@@ -633,6 +633,13 @@ func (bj *browserJourney) purchase(ctx context.Context, card, coupon, note strin
 			bj.setOutcome("gave_up")
 			return nil
 		}
+		// The cart page loads the cart: a failure shows as an error, and
+		// the user gives up.
+		if bj.settle(ctx) != "" {
+			bj.setOutcome("gave_up")
+			bj.think(ctx)
+			return nil
+		}
 	}
 	bj.think(ctx)
 	if err := bj.clickTo(ctx, "#to-checkout", "/checkout.html"); err != nil {

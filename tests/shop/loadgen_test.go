@@ -25,30 +25,7 @@ import (
 // row of otel_sessions whose trace ids lead to the backend's spans, and the
 // session the ground truth names is the one the page recorded.
 func TestLoadgenBrowserJourneysBecomeSessionsLinkedToBackendTraces(t *testing.T) {
-	if _, err := os.Stat(chromiumPath()); err != nil {
-		t.Fatalf("Chromium not found at %s: run `make deps` (apt-get install chromium) or set CHROMIUM_PATH", chromiumPath())
-	}
-	webDir := filepath.Join(e2e.RepoRoot(t), "sampleapp", "web")
-	if _, err := os.Stat(filepath.Join(webDir, filepath.FromSlash(web.RRWebFile))); err != nil {
-		t.Fatalf("sampleapp/web/%s is missing: run `%s` from the repository root", web.RRWebFile, web.InstallHint)
-	}
-	shopAddr := e2e.FreePort(t)
-	col := e2e.StartCollector(t, t.TempDir(),
-		`receivers::rrweb::cors::allowed_origins=["http://`+shopAddr+`"]`)
-
-	acfg := app.DefaultConfig()
-	acfg.OTLPEndpoint = "http://" + col.OTLPHTTP
-	acfg.RRWebEndpoint = "http://" + col.RRWeb
-	acfg.WebDir = webDir
-	for _, s := range app.Services {
-		acfg.Listen[s] = "127.0.0.1:0"
-	}
-	acfg.Listen[app.Frontend] = shopAddr
-	acfg.Products = 120
-	acfg.BatchTimeout = 500 * time.Millisecond
-	shop, err := app.Start(t.Context(), acfg)
-	require.NoError(t, err)
-	defer shop.Close()
+	col, shop := collectorAndShop(t)
 
 	cfg, err := run.Load(filepath.Join(e2e.RepoRoot(t), "loadgen", "config.yaml"))
 	require.NoError(t, err)
@@ -97,6 +74,38 @@ func TestLoadgenBrowserJourneysBecomeSessionsLinkedToBackendTraces(t *testing.T)
 		}
 	}
 	require.Positive(t, checked, "at least one browser journey ran its script to the end")
+}
+
+// collectorAndShop starts the built collector and an in-process shop whose
+// pages record sessions to it.
+func collectorAndShop(t *testing.T) (*e2e.Collector, *app.App) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath()); err != nil {
+		t.Fatalf("Chromium not found at %s: run `make deps` (apt-get install chromium) or set CHROMIUM_PATH", chromiumPath())
+	}
+	webDir := filepath.Join(e2e.RepoRoot(t), "sampleapp", "web")
+	if _, err := os.Stat(filepath.Join(webDir, filepath.FromSlash(web.RRWebFile))); err != nil {
+		t.Fatalf("sampleapp/web/%s is missing: run `%s` from the repository root", web.RRWebFile, web.InstallHint)
+	}
+	shopAddr := e2e.FreePort(t)
+	col := e2e.StartCollector(t, t.TempDir(),
+		`receivers::rrweb::cors::allowed_origins=["http://`+shopAddr+`"]`)
+
+	acfg := app.DefaultConfig()
+	acfg.OTLPEndpoint = "http://" + col.OTLPHTTP
+	acfg.RRWebEndpoint = "http://" + col.RRWeb
+	acfg.WebDir = webDir
+	for _, s := range app.Services {
+		acfg.Listen[s] = "127.0.0.1:0"
+	}
+	acfg.Listen[app.Frontend] = shopAddr
+	acfg.Products = 120
+	acfg.BatchTimeout = 500 * time.Millisecond
+	shop, err := app.Start(t.Context(), acfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = shop.Close() })
+
+	return col, shop
 }
 
 func chromiumPath() string {
