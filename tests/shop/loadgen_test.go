@@ -1,7 +1,6 @@
 package shop
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -27,16 +26,9 @@ import (
 func TestLoadgenBrowserJourneysBecomeSessionsLinkedToBackendTraces(t *testing.T) {
 	col, shop := collectorAndShop(t)
 
-	cfg, err := run.Load(filepath.Join(e2e.RepoRoot(t), "loadgen", "config.yaml"))
-	require.NoError(t, err)
-	cfg.Target, cfg.Admin = shop.FrontendURL(), shop.AdminURL()
-	cfg.Browsers = 1
-	cfg.Rate = 0.2
-	cfg.Seed = 3
+	cfg := browserLoad(t, shop, 1, 3)
 	cfg.Scenarios = nil
 	cfg.Duration = run.Duration(20 * time.Second)
-	cfg.Browser.ThinkTime = run.Range{Min: run.Duration(100 * time.Millisecond), Max: run.Duration(300 * time.Millisecond)}
-	cfg.GroundTruth = filepath.Join(t.TempDir(), "truth.jsonl")
 	var out bytes.Buffer
 	sum, err := run.Run(t.Context(), cfg, &out)
 	require.NoError(t, err, out.String())
@@ -108,6 +100,22 @@ func collectorAndShop(t *testing.T) (*e2e.Collector, *app.App) {
 	return col, shop
 }
 
+// browserLoad is loadgen's config aimed at shop: browsers browsers with
+// short pauses, a trickle of HTTP journeys, the ground truth in a temporary
+// file.
+func browserLoad(t *testing.T, shop *app.App, browsers int, seed uint64) run.Config {
+	t.Helper()
+	cfg, err := run.Load(filepath.Join(e2e.RepoRoot(t), "loadgen", "config.yaml"))
+	require.NoError(t, err)
+	cfg.Target, cfg.Admin = shop.FrontendURL(), shop.AdminURL()
+	cfg.Browsers = browsers
+	cfg.Rate = 0.2
+	cfg.Seed = seed
+	cfg.Browser.ThinkTime = run.Range{Min: run.Duration(100 * time.Millisecond), Max: run.Duration(300 * time.Millisecond)}
+	cfg.GroundTruth = filepath.Join(t.TempDir(), "truth.jsonl")
+	return cfg
+}
+
 func chromiumPath() string {
 	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
 		return p
@@ -117,19 +125,16 @@ func chromiumPath() string {
 
 func browserJourneys(t *testing.T, path string) []run.BrowserJourneyRecord {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
 	var out []run.BrowserJourneyRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var rec run.BrowserJourneyRecord
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec))
-		if rec.Kind == run.KindBrowserJourney {
-			out = append(out, rec)
+	for _, r := range readTruthRecords(t, path) {
+		if r["kind"] != run.KindBrowserJourney {
+			continue
 		}
+		b, err := json.Marshal(r)
+		require.NoError(t, err)
+		var rec run.BrowserJourneyRecord
+		require.NoError(t, json.Unmarshal(b, &rec))
+		out = append(out, rec)
 	}
-	require.NoError(t, sc.Err())
 	return out
 }

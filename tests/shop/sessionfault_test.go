@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/mcp"
-	"github.com/otelcol-agentic/otelcol-agentic/tests/e2e"
 )
 
 // A fault the user sees: the cart page's request for the cart fails, the
@@ -30,22 +28,15 @@ import (
 // truth lists as hurt.
 func TestUserVisibleFaultIsFoundWithTheAffectedSessions(t *testing.T) {
 	col, shop := collectorAndShop(t)
-	cfg, err := run.Load(filepath.Join(e2e.RepoRoot(t), "loadgen", "config.yaml"))
-	require.NoError(t, err)
-	cfg.Target, cfg.Admin = shop.FrontendURL(), shop.AdminURL()
-	cfg.Browsers = 2
-	cfg.Rate = 0.2
-	cfg.Seed = 5
+	cfg := browserLoad(t, shop, 2, 5)
 	cfg.JourneyMix = map[string]int{run.Normal: 1}
 	cfg.Patterns = map[string]map[string]int{run.Normal: {"purchase": 1}}
 	cfg.Duration = run.Duration(35 * time.Second)
-	cfg.Browser.ThinkTime = run.Range{Min: run.Duration(100 * time.Millisecond), Max: run.Duration(300 * time.Millisecond)}
-	cfg.GroundTruth = filepath.Join(t.TempDir(), "truth.jsonl")
 	cfg.Scenarios = []run.Scenario{{Name: "cart_page_error", RootCause: "frontend_service_cart_read_error",
 		Windows: []run.FixedWindow{{Start: 0, Duration: run.Duration(time.Hour)}},
 		Inject:  []faultapi.Spec{{Type: faultapi.ErrorRate, Service: "frontend", Route: "GET /cart/{id}", Probability: 1}}}}
 	var out bytes.Buffer
-	_, err = run.Run(t.Context(), cfg, &out)
+	_, err := run.Run(t.Context(), cfg, &out)
 	require.NoError(t, err, out.String())
 	t.Log(out.String())
 	require.NoError(t, shop.Flush(t.Context()))
