@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otelcol-agentic/otelcol-agentic/internal/searcheval"
+	"github.com/otelcol-agentic/otelcol-agentic/demo/searcheval"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
 )
@@ -435,11 +436,17 @@ func scoreAnomalies(ctx context.Context, col *Collector, t *Truth) (AnomalyResul
 	return res, nil
 }
 
+// similarSampleSQL lists the error templates scoreSimilar samples from,
+// with an occurrence's text each: the templates as they are now (one that
+// generalised into another is left out; its occurrences are the other's).
+const similarSampleSQL = `SELECT template, any(example_body) FROM log_templates FINAL
+	WHERE template_hash NOT IN (SELECT template_hash FROM log_template_canonical)
+	GROUP BY template ORDER BY cityHash64(template) FORMAT TabSeparated`
+
 // scoreSimilar samples error templates (one per error type first, then
 // more) and asks find_similar_errors with one occurrence's text.
 func scoreSimilar(ctx context.Context, st *Stack, n int) ([]SimilarQuery, error) {
-	out, err := st.Col.Query(ctx, `SELECT template, any(example_body) FROM log_templates FINAL
-		GROUP BY template ORDER BY cityHash64(template) FORMAT TabSeparated`)
+	out, err := st.Col.Query(ctx, similarSampleSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -497,13 +504,8 @@ func scoreSimilar(ctx context.Context, st *Stack, n int) ([]SimilarQuery, error)
 	return res, nil
 }
 
-func truncate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+// truncate puts s on one line and cuts it for the terminal and the report.
+func truncate(s string, n int) string { return clip.Marked(strings.Join(strings.Fields(s), " "), n) }
 
 // Markdown renders the report's tables.
 func (r *EvalReport) Markdown() string {

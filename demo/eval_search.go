@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/otelcol-agentic/otelcol-agentic/demo/searcheval"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
-	"github.com/otelcol-agentic/otelcol-agentic/internal/searcheval"
 )
 
 // runSearchEval scores find_similar_errors on the public query set
-// (internal/searcheval) for the vector, lexical and hybrid rankings side by
+// (demo/searcheval) for the vector, lexical and hybrid rankings side by
 // side, on an embedded engine of its own: the shop's error templates and
 // the Loghub 2k samples (LOGHUB2K_DIR, or the shared data folder beside
 // the checkout; without them the shop's queries alone).

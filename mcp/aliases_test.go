@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -19,7 +20,7 @@ import (
 // newest text.
 func TestErrorSummaryResolvesTemplateAliases(t *testing.T) {
 	ctx := context.Background()
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "mcp_alias", Dims: DefaultConfig().Embedder.Dims})
 	require.NoError(t, err)
 	now := time.Now().UTC().Truncate(time.Minute)
@@ -44,4 +45,37 @@ func TestErrorSummaryResolvesTemplateAliases(t *testing.T) {
 	assert.Equal(t, "lease lost on shard <*>", tpls[0].Template)
 	assert.Equal(t, uint64(11), tpls[0].Count)
 	assert.ElementsMatch(t, []string{"t1", "t2"}, tpls[0].ExampleTraceIDs)
+}
+
+// find_similar_errors by trace_id reads the trace's error logs one per
+// template as it is now: two occurrences of one event, stored before and
+// after its template generalised, are one text, and the trace's other
+// errors are not crowded out by the older hash.
+func TestTraceErrorTextsResolveTemplateAliases(t *testing.T) {
+	ctx := context.Background()
+	db := "mcp_alias_trace"
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
+	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: DefaultConfig().Embedder.Dims})
+	require.NoError(t, err)
+	trace := strings.Repeat("ab", 16)
+	at := func(s int) string {
+		return time.Now().UTC().Add(time.Duration(s-60) * time.Second).Format("2006-01-02 15:04:05")
+	}
+	for _, stmt := range []string{
+		fmt.Sprintf(`INSERT INTO %s.logs_with_embeddings_in (Timestamp, TraceId, SpanId, SeverityText, ServiceName, Body, template, template_hash, embedding_model) VALUES
+			('%s', '%s', '01', 'ERROR', 'worker', 'lease lost on shard alpha', 'lease lost on shard alpha', 31, 'm'),
+			('%s', '%s', '02', 'ERROR', 'worker', 'lease lost on shard beta', 'lease lost on shard <*>', 32, 'm'),
+			('%s', '%s', '03', 'ERROR', 'worker', 'disk quota exceeded on /var', 'disk quota exceeded on <*>', 41, 'm'),
+			('%s', '%s', '04', 'ERROR', 'worker', 'checkout aborted: payment timeout', 'checkout aborted: payment timeout', 51, 'm')`,
+			db, at(0), trace, at(1), trace, at(2), trace, at(3), trace),
+		fmt.Sprintf(`INSERT INTO %s.log_template_aliases VALUES (31, 32, now64(9))`, db),
+	} {
+		require.NoError(t, ex.Exec(ctx, stmt))
+	}
+	srv, err := New(testConfig(t, db))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	texts, _, err := srv.queryTexts(ctx, "", trace)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"lease lost on shard alpha", "disk quota exceeded on /var", "checkout aborted: payment timeout"}, texts)
 }

@@ -13,6 +13,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
@@ -58,7 +59,7 @@ func loadScaleStore(b *testing.B) string {
 	}
 	ctx := context.Background()
 	e := chdbtest.Engine(b)
-	ex := schema.EngineExecutor{Engine: e}
+	ex := chdb.Executor{Engine: e}
 	if _, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 384}); err != nil {
 		b.Fatal(err)
 	}

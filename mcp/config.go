@@ -1,20 +1,17 @@
 package mcp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/collector/confmap"
-	"go.yaml.in/yaml/v3"
-
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Config configures the MCP server.
@@ -64,7 +61,7 @@ func DefaultConfig() Config {
 			Port:           8123,
 			User:           "agent",
 			Verify:         true,
-			Database:       "agentic_otel",
+			Database:       schema.DefaultDatabase,
 			ConnectTimeout: 10 * time.Second,
 		},
 		Embedder: embed.DefaultConfig(),
@@ -205,91 +202,36 @@ func (ch ClickHouseConfig) Addr() string {
 	return net.JoinHostPort(ch.Host, strconv.Itoa(ch.Port))
 }
 
-// LoadCollectorEmbedder reads processors.embedding.embedder (or the first
-// embedding/<name> processor's) from a collector configuration file, over
-// base. ${env:NAME} and ${env:NAME:-default} references are expanded as the
-// collector expands them.
-func LoadCollectorEmbedder(path string, base embed.Config) (embed.Config, error) {
-	b, err := os.ReadFile(path)
+// EmbedderFromTables returns base with the embedder facts the collector
+// recorded in the tables: the dimension of log_templates' vector index, and
+// the model most of its templates were embedded with (provider hash for the
+// hash model, openai for any other; base's provider and model while the table
+// is still empty). The collector's config is the one place a human sets them;
+// how to reach an OpenAI-compatible API (base_url, api_key_env) stays the
+// server's own setting.
+func EmbedderFromTables(ctx context.Context, cfg Config) (embed.Config, error) {
+	base := cfg.Embedder
+	db, err := openStore(cfg.ClickHouse, cfg.Limits)
 	if err != nil {
-		return base, fmt.Errorf("read the collector config: %w", err)
+		return base, err
 	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return base, fmt.Errorf("parse the collector config %s: %w", path, err)
-	}
-	processors, _ := doc["processors"].(map[string]any)
-	var block map[string]any
-	var names []string
-	for name := range processors {
-		names = append(names, name)
-	}
-	// The plain "embedding" processor wins over named ones; among named
-	// ones the first in name order, so the choice is stable.
-	slices.Sort(names)
-	for _, name := range names {
-		if name != "embedding" && !strings.HasPrefix(name, "embedding/") {
-			continue
-		}
-		p, _ := processors[name].(map[string]any)
-		e, ok := p["embedder"].(map[string]any)
-		if !ok {
-			e = map[string]any{} // the processor's defaults
-		}
-		if name == "embedding" || block == nil {
-			block = e
-		}
-		if name == "embedding" {
-			break
-		}
-	}
-	if block == nil {
-		return base, fmt.Errorf("%s has no embedding processor (processors.embedding.embedder): pass the collector's otelcol-config.yaml, or set the embedder with --embedder-* flags", path)
-	}
-	expanded, err := expandEnv(block)
+	defer func() { _ = db.close() }()
+	dims, err := schema.VectorDims(ctx, executor(db), cfg.ClickHouse.Database, "log_templates")
 	if err != nil {
-		return base, fmt.Errorf("%s: processors.embedding.embedder: %w", path, err)
+		return base, fmt.Errorf("read the vector dimension of %s.log_templates: %w", cfg.ClickHouse.Database, err)
 	}
-	cfg := base
-	if err := confmap.NewFromStringMap(expanded.(map[string]any)).Unmarshal(&cfg); err != nil {
-		return base, fmt.Errorf("%s: processors.embedding.embedder: %w", path, err)
+	models, err := db.recordedModels(ctx)
+	if err != nil {
+		return base, err
 	}
-	return cfg, nil
-}
-
-var envRef = regexp.MustCompile(`\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
-
-func expandEnv(v any) (any, error) {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			ev, err := expandEnv(e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = ev
+	out := base
+	out.Dims = dims
+	if len(models) > 0 {
+		if embed.IsHashModel(models[0].Model) {
+			out.Provider, out.Model = embed.ProviderHash, ""
+		} else {
+			out.Provider, out.Model = embed.ProviderOpenAI, models[0].Model
 		}
-		return out, nil
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			ev, err := expandEnv(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = ev
-		}
-		return out, nil
-	case string:
-		return envRef.ReplaceAllStringFunc(x, func(ref string) string {
-			m := envRef.FindStringSubmatch(ref)
-			if v, ok := os.LookupEnv(m[1]); ok && v != "" {
-				return v
-			}
-			return m[2]
-		}), nil
-	default:
-		return v, nil
 	}
+	return out, nil
 }

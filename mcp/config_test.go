@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"os"
@@ -12,7 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -63,39 +67,42 @@ func TestConfigFromMCPClickHouseEnv(t *testing.T) {
 	assert.ErrorContains(t, cfg.Validate(), "without scheme, path or credentials")
 }
 
-func TestCollectorEmbedderIsRead(t *testing.T) {
-	// The repository's own collector config.
-	e, err := LoadCollectorEmbedder(filepath.Join("..", "otelcol-config.yaml"), embed.DefaultConfig())
+// The server learns the embedder's dimension and model from the tables the
+// collector wrote: the vector index's dimension, then the model most
+// templates were embedded with; while log_templates is empty, the configured
+// provider and model stay.
+func TestEmbedderIsReadFromTheTables(t *testing.T) {
+	ctx := context.Background()
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
+	_, err := schema.Apply(ctx, ex, schema.Options{Database: "mcp_embedder", Dims: 8})
 	require.NoError(t, err)
-	assert.Equal(t, "hash", e.Provider)
-	assert.Equal(t, 384, e.Dims)
 
-	dir := t.TempDir()
-	path := filepath.Join(dir, "otelcol.yaml")
-	t.Setenv("EMBED_MODEL", "nomic-embed-text")
-	require.NoError(t, os.WriteFile(path, []byte(`
-processors:
-  batch: {}
-  embedding/ollama:
-    embedder:
-      provider: openai
-      model: ${env:EMBED_MODEL}
-      base_url: ${env:OLLAMA_URL:-http://127.0.0.1:11434/v1}
-      dims: 768
-      timeout: 5s
-`), 0o600))
-	e, err = LoadCollectorEmbedder(path, embed.DefaultConfig())
+	cfg := testConfig(t, "mcp_embedder")
+	e, err := EmbedderFromTables(ctx, cfg)
 	require.NoError(t, err)
-	assert.Equal(t, "openai", e.Provider)
-	assert.Equal(t, "nomic-embed-text", e.Model)
-	assert.Equal(t, "http://127.0.0.1:11434/v1", e.BaseURL)
-	assert.Equal(t, 768, e.Dims)
-	assert.Equal(t, 5*time.Second, e.Timeout)
-	assert.Equal(t, "OPENAI_API_KEY", e.APIKeyEnv, "unset keys keep the defaults")
+	assert.Equal(t, 8, e.Dims)
+	assert.Equal(t, embed.ProviderHash, e.Provider, "an empty table keeps the configured provider")
 
-	require.NoError(t, os.WriteFile(path, []byte("processors:\n  batch: {}\n"), 0o600))
-	_, err = LoadCollectorEmbedder(path, embed.DefaultConfig())
-	assert.ErrorContains(t, err, "has no embedding processor")
+	vec := "[" + strings.TrimSuffix(strings.Repeat("0.5,", 8), ",") + "]"
+	for _, row := range []string{"(1, 'a', 'nomic-embed-text')", "(2, 'b', 'nomic-embed-text')", "(3, 'c', 'hash-v3-8')"} {
+		require.NoError(t, ex.Exec(ctx, "INSERT INTO mcp_embedder.log_templates (template_hash, template, embedding_model, embedding) SELECT * , "+vec+" FROM values("+row+")"))
+	}
+	cfg.Embedder.BaseURL = "http://127.0.0.1:11434/v1"
+	e, err = EmbedderFromTables(ctx, cfg)
+	require.NoError(t, err)
+	assert.Equal(t, embed.ProviderOpenAI, e.Provider)
+	assert.Equal(t, "nomic-embed-text", e.Model, "the model most templates were embedded with")
+	assert.Equal(t, "http://127.0.0.1:11434/v1", e.BaseURL, "how to reach the API stays the server's setting")
+
+	require.NoError(t, ex.Exec(ctx, "INSERT INTO mcp_embedder.log_templates (template_hash, template, embedding_model, embedding) SELECT *, "+vec+" FROM values((4, 'd', 'hash-v3-8'), (5, 'e', 'hash-v3-8'))"))
+	e, err = EmbedderFromTables(ctx, cfg)
+	require.NoError(t, err)
+	assert.Equal(t, embed.ProviderHash, e.Provider)
+	assert.Empty(t, e.Model)
+	assert.Equal(t, 8, e.Dims)
+
+	_, err = EmbedderFromTables(ctx, testConfig(t, "mcp_no_such_db"))
+	assert.ErrorContains(t, err, "mcp_no_such_db.log_templates")
 }
 
 func TestWindows(t *testing.T) {
@@ -140,7 +147,7 @@ func TestClaudeDesktopConfigExample(t *testing.T) {
 	s, ok := doc.MCPServers["otelcol-agentic"]
 	require.True(t, ok)
 	assert.True(t, strings.HasSuffix(s.Command, "/build/agentic-mcp"))
-	assert.Equal(t, "--collector-config", s.Args[0])
+	assert.Empty(t, s.Args, "the embedder is read from the tables: no flag needed")
 	// The agent's password, where the collector generated it.
 	assert.True(t, strings.HasSuffix(s.Env["CLICKHOUSE_PASSWORD_FILE"], "/data/secrets/clickhouse-agent"))
 	pw := filepath.Join(t.TempDir(), "clickhouse-agent")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -86,7 +87,7 @@ func TestMatchErrorPatternsHybrid(t *testing.T) {
 // every search.
 func TestCheckNamesMissingSearchTerms(t *testing.T) {
 	ctx := context.Background()
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "mcp_pre0009", Dims: 384})
 	require.NoError(t, err)
 	for _, table := range []string{"log_templates", "error_patterns"} {
@@ -106,7 +107,7 @@ func TestCheckNamesMissingSearchTerms(t *testing.T) {
 // still answers, and Close waits for the rebuild.
 func TestVocabularyFollowsTheStore(t *testing.T) {
 	ctx := context.Background()
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "mcp_vocab", Dims: 384})
 	require.NoError(t, err)
 	insert := func(hash int, template string) {

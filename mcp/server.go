@@ -11,11 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
@@ -140,19 +140,16 @@ func (s *Server) Check(ctx context.Context) error {
 	if err := s.checkSearchColumns(ctx); err != nil {
 		return err
 	}
-	dims, err := schema.VectorDims(ctx, executor{s.db}, db, "log_templates")
+	dims, err := schema.VectorDims(ctx, executor(s.db), db, "log_templates")
 	if err != nil {
 		return fmt.Errorf("read the vector dimension of %s.log_templates: %w", db, err)
 	}
 	if dims != s.embed.Dims() {
-		return fmt.Errorf("%s.log_templates holds %d-dim vectors but this server's embedder makes %d-dim ones: use the collector's embedder — --collector-config path/to/otelcol-config.yaml, or --embedder-dims %d with the collector's provider and model",
+		return fmt.Errorf("%s.log_templates holds %d-dim vectors but this server's embedder makes %d-dim ones: leave --embedder-dims unset (the server then takes the dimension from the table), or set --embedder-dims %d with the collector's provider and model",
 			db, dims, s.embed.Dims(), dims)
 	}
-	var models []struct {
-		Model string `ch:"embedding_model"`
-		N     uint64 `ch:"n"`
-	}
-	if err := s.db.selectInto(ctx, &models, "SELECT embedding_model, count() AS n FROM log_templates WHERE embedding_model != '' GROUP BY embedding_model ORDER BY n DESC LIMIT 10", nil); err != nil {
+	models, err := s.db.recordedModels(ctx)
+	if err != nil {
 		return err
 	}
 	want := s.embed.Model()
@@ -164,7 +161,7 @@ func (s *Server) Check(ctx context.Context) error {
 		found = append(found, fmt.Sprintf("%q (%d templates)", m.Model, m.N))
 	}
 	if len(found) > 0 {
-		return fmt.Errorf("%s.log_templates holds vectors of embedding model %s, but this server embeds queries with %q, so similarity search would compare unrelated vectors: configure the collector's embedder — --collector-config path/to/otelcol-config.yaml (reads processors.embedding.embedder), or --embedder-provider/--embedder-model/--embedder-dims matching it",
+		return fmt.Errorf("%s.log_templates holds vectors of embedding model %s, but this server embeds queries with %q, so similarity search would compare unrelated vectors: leave --embedder-provider/--embedder-model/--embedder-dims unset (the server then takes the model from the table), or set them to the collector's embedding.embedder",
 			db, strings.Join(found, ", "), want)
 	}
 	s.logger.Info("log_templates is empty; the model check runs again at the next start", "model", want)
@@ -189,29 +186,24 @@ func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{h.Handler.WithGroup(name), h.min}
 }
 
-// executor lets schema.VectorDims read through the store.
-type executor struct{ db *store }
-
-func (e executor) Exec(context.Context, string) error {
-	return errors.New("the MCP server is read-only")
+// recordedModel is an embedding model named in log_templates and how many
+// templates it embedded.
+type recordedModel struct {
+	Model string `ch:"embedding_model"`
+	N     uint64 `ch:"n"`
 }
 
-func (e executor) QueryStrings(ctx context.Context, sql string) ([]string, error) {
-	rows, err := e.db.query(ctx, sql, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+// recordedModels lists the models log_templates' vectors were made with,
+// most templates first.
+func (s *store) recordedModels(ctx context.Context) ([]recordedModel, error) {
+	var models []recordedModel
+	err := s.selectInto(ctx, &models, "SELECT embedding_model, count() AS n FROM log_templates WHERE embedding_model != '' GROUP BY embedding_model ORDER BY n DESC LIMIT 10", nil)
+	return models, err
 }
+
+// executor lets schema.VectorDims read through the store's connection,
+// which carries readonly=1: ClickHouse refuses any statement that writes.
+func executor(db *store) schema.Executor { return schema.ClientExecutor[driver.Rows](db.conn) }
 
 // embedText embeds free text exactly as the pipeline embeds error logs:
 // normalised to its template first.
@@ -254,17 +246,4 @@ func (s *Server) HTTPHandler(token string) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// IsLoopback reports whether a listen address only accepts local clients.
-func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -92,7 +92,7 @@ func TestStartCheck(t *testing.T) {
 	require.NoError(t, err)
 	err = srv.Check(ctx)
 	require.ErrorContains(t, err, "holds 384-dim vectors but this server's embedder makes 64-dim ones")
-	require.ErrorContains(t, err, "--collector-config")
+	require.ErrorContains(t, err, "leave --embedder-dims unset")
 	require.NoError(t, srv.Close())
 
 	t.Setenv("MCP_TEST_EMBED_KEY", "sk-test-not-a-real-key")
@@ -107,7 +107,7 @@ func TestStartCheck(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `embeds queries with "text-embedding-3-small"`)
 	assert.Contains(t, err.Error(), "hash-")
-	assert.Contains(t, err.Error(), "--collector-config path/to/otelcol-config.yaml")
+	assert.Contains(t, err.Error(), "leave --embedder-provider/--embedder-model/--embedder-dims unset")
 	assert.NotContains(t, err.Error(), "sk-test-not-a-real-key")
 	require.NoError(t, srv.Close())
 

@@ -252,11 +252,14 @@ func (s *Server) queryTexts(ctx context.Context, text, traceID string) ([]string
 	var rows []struct {
 		Body string `ch:"Body"`
 	}
-	// The error logs the pipeline embedded for the trace; the raw logs when
+	// The error logs the pipeline embedded for the trace, one per template
+	// as it is now (an occurrence stored under a hash its template had
+	// before it generalised counts as the template's); the raw logs when
 	// the vector pipeline did not see it.
-	if err := s.db.selectInto(ctx, &rows, `SELECT any(Body) AS Body FROM logs_with_embeddings
-		WHERE TraceId = {id:String} AND Timestamp >= {from:DateTime64(9)} AND Timestamp <= {to:DateTime64(9)}
-		GROUP BY template_hash ORDER BY min(Timestamp) LIMIT 3`, p); err != nil {
+	if err := s.db.selectInto(ctx, &rows, `SELECT any(o.Body) AS Body FROM logs_with_embeddings AS o
+		LEFT JOIN log_template_canonical AS a ON a.template_hash = o.template_hash
+		WHERE o.TraceId = {id:String} AND o.Timestamp >= {from:DateTime64(9)} AND o.Timestamp <= {to:DateTime64(9)}
+		GROUP BY if(a.canonical_hash = 0, o.template_hash, a.canonical_hash) ORDER BY min(o.Timestamp) LIMIT 3`, p); err != nil {
 		return nil, "", err
 	}
 	if len(rows) == 0 {

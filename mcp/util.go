@@ -4,7 +4,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
+
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
 )
 
 func clampInt(v, def, lo, hi int) int {
@@ -36,12 +37,7 @@ func lastN(s []string, n int) []string {
 	return append([]string{}, s...)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}
+func truncate(s string, n int) string { return clip.Marked(s, n) }
 
 func boolInt(b bool) int {
 	if b {

@@ -19,7 +19,7 @@ import (
 // with the occurrences stored under every hash it had.
 func TestQueriesResolveTemplateAliases(t *testing.T) {
 	e := chdbtest.Engine(t)
-	ex := schema.EngineExecutor{Engine: e}
+	ex := chdb.Executor{Engine: e}
 	ctx := context.Background()
 	require.NoError(t, ex.Exec(ctx, "DROP DATABASE IF EXISTS alias_test SYNC"))
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "alias_test", Dims: 8})

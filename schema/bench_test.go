@@ -37,7 +37,7 @@ var searchStoreLoaded bool
 
 func loadSearchStore(b *testing.B, e *chdb.Engine, templateRows string, templates, occurrences int) {
 	ctx := context.Background()
-	ex := schema.EngineExecutor{Engine: e}
+	ex := chdb.Executor{Engine: e}
 	if _, err := schema.Apply(ctx, ex, schema.Options{Database: "bench_search", Dims: 384}); err != nil {
 		b.Fatal(err)
 	}

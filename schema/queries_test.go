@@ -28,7 +28,7 @@ func vec(dims int, hot int) string {
 // by ClickHouse, and answers from the tables as intended.
 func TestNamedQueriesRun(t *testing.T) {
 	e := chdbtest.Engine(t)
-	ex := schema.EngineExecutor{Engine: e}
+	ex := chdb.Executor{Engine: e}
 	ctx := context.Background()
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "q_test", Dims: 8})
 	require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -16,7 +17,7 @@ import (
 // count the keys, and a database that already held rows gets them rolled
 // up once when the migration runs.
 func TestAttributeRollups(t *testing.T) {
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "rollup_test", Dims: 8})
 	require.NoError(t, err)

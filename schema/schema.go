@@ -24,9 +24,13 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
+// DefaultDatabase holds the tables unless a component's database key names
+// another; every component and reader takes its default from here.
+const DefaultDatabase = "agentic_otel"
+
 // Options shape the rendered DDL.
 type Options struct {
-	Database string        // default "agentic_otel"
+	Database string        // default DefaultDatabase
 	Dims     int           // vector dimension, default 384
 	Cluster  string        // ON CLUSTER name; tables become Replicated* when set
 	TTL      time.Duration // data retention; 0 keeps data forever
@@ -73,7 +77,7 @@ func Migrations() ([]Migration, error) {
 
 func (o Options) withDefaults() Options {
 	if o.Database == "" {
-		o.Database = "agentic_otel"
+		o.Database = DefaultDatabase
 	}
 	if o.Dims <= 0 {
 		o.Dims = 384

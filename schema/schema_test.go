@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -16,7 +17,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(chdbtest.Main(m)) }
 
 func TestApplyIsIdempotentAndCreatesEveryTable(t *testing.T) {
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	opts := schema.Options{Database: "mig_test", Dims: 16}
 	applied, err := schema.Apply(ctx, ex, opts)
@@ -61,7 +62,7 @@ func TestRenderForCluster(t *testing.T) {
 // after a crash) is dropped from both, so the counts match the occurrences
 // exactly.
 func TestTemplateStatsCountTheStoredOccurrences(t *testing.T) {
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "stats_test", Dims: 8})
 	require.NoError(t, err)
@@ -99,7 +100,7 @@ func TestTemplateStatsCountTheStoredOccurrences(t *testing.T) {
 // again after a crash. (log_template_stats, which only its view writes:
 // TestTemplateStatsCountTheStoredOccurrences.)
 func TestEveryWrittenTableDropsAnInsertSentAgain(t *testing.T) {
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "dedup_test", Dims: 8})
 	require.NoError(t, err)
@@ -134,7 +135,7 @@ func TestEveryWrittenTableDropsAnInsertSentAgain(t *testing.T) {
 // the exporter writes them) are stored in logs_with_embeddings, with its
 // LowCardinality columns, and nothing stays in the Null input table.
 func TestOccurrencesThroughInputTable(t *testing.T) {
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	ctx := context.Background()
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: "occ_test", Dims: 8})
 	require.NoError(t, err)

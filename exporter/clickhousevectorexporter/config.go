@@ -3,7 +3,6 @@ package clickhousevectorexporter
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -13,9 +12,14 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/loopback"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Config configures the clickhouse_vector exporter.
@@ -35,10 +39,13 @@ type Config struct {
 	// CreateSchema applies the schema migrations at start (a ClickHouse
 	// server has no chdb extension to do it).
 	CreateSchema bool `mapstructure:"create_schema"`
-	// Cluster renders the schema ON CLUSTER with Replicated engines (one
-	// shard, any number of replicas); empty for a single server, ClickHouse
-	// Cloud or the embedded engine.
-	Cluster string `mapstructure:"cluster"`
+	// ClusterName renders the schema ON CLUSTER with Replicated engines
+	// (one shard, any number of replicas); empty for a single server,
+	// ClickHouse Cloud or the embedded engine. (Formerly cluster.)
+	ClusterName string `mapstructure:"cluster_name"`
+	// TLS configures https endpoints (CA, client certificate, server name);
+	// the default verifies the server against the system's roots.
+	TLS configtls.ClientConfig `mapstructure:"tls"`
 	// TTL is the data retention of the tables the schema creates; 0 keeps
 	// data forever.
 	TTL time.Duration `mapstructure:"ttl"`
@@ -57,25 +64,67 @@ type Config struct {
 	// DialTimeout bounds connecting at start.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`
 
-	Timeout       exporterhelper.TimeoutConfig                             `mapstructure:"timeout_settings"`
-	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
-	QueueSettings configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	// TimeoutSettings is timeout: per export request, as the contrib
+	// clickhouse exporter has it. (Formerly timeout_settings.timeout.)
+	TimeoutSettings exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
+	BackOffConfig   configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+	QueueSettings   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+
+	// deprecatedKeys are the old key names this config was read with.
+	deprecatedKeys []struct{ old, new string }
 }
 
 func createDefaultConfig() *Config {
 	return &Config{
 		Endpoint:             "http://127.0.0.1:8123",
 		Username:             "default",
-		Database:             "agentic_otel",
+		Database:             schema.DefaultDatabase,
 		Embedder:             embed.DefaultConfig(),
 		SeedPatterns:         true,
 		CreateSchema:         true,
 		PatternMatchDistance: 0.25,
 		StatsFlushInterval:   5 * time.Second,
 		DialTimeout:          10 * time.Second,
-		Timeout:              exporterhelper.NewDefaultTimeoutConfig(),
+		TimeoutSettings:      exporterhelper.NewDefaultTimeoutConfig(),
 		BackOffConfig:        configretry.NewDefaultBackOffConfig(),
 		QueueSettings:        configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+	}
+}
+
+// renamedKeys are the keys that read like the contrib clickhouse exporter's
+// now; the old names are still accepted, with a warning at start.
+var renamedKeys = []struct{ old, new string }{
+	{"cluster", "cluster_name"},
+	{"timeout_settings::timeout", "timeout"},
+}
+
+// Unmarshal accepts the keys' old names (renamedKeys) and notes them for
+// the deprecation warning.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	for _, r := range renamedKeys {
+		if !conf.IsSet(r.old) {
+			continue
+		}
+		if conf.IsSet(r.new) {
+			return fmt.Errorf("%s is the old name of %s: set only %s", strings.ReplaceAll(r.old, "::", "."), r.new, r.new)
+		}
+		v := conf.Get(r.old)
+		conf.Delete(r.old)
+		if err := conf.Merge(confmap.NewFromStringMap(map[string]any{r.new: v})); err != nil {
+			return err
+		}
+		cfg.deprecatedKeys = append(cfg.deprecatedKeys, r)
+	}
+	if sub, ok := conf.Get("timeout_settings").(map[string]any); ok && len(sub) == 0 {
+		conf.Delete("timeout_settings")
+	}
+	return conf.Unmarshal(cfg)
+}
+
+// warnDeprecated names each old key the config used and its new name.
+func (cfg *Config) warnDeprecated(logger *zap.Logger) {
+	for _, r := range cfg.deprecatedKeys {
+		logger.Warn("Deprecated setting: rename it", zap.String("old", strings.ReplaceAll(r.old, "::", ".")), zap.String("new", r.new))
 	}
 }
 
@@ -114,6 +163,9 @@ func (cfg *Config) Validate() error {
 	if cfg.DialTimeout <= 0 {
 		errs = append(errs, errors.New("dial_timeout must be positive"))
 	}
+	if err := cfg.TLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("tls: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -127,9 +179,7 @@ func (cfg *Config) compression(host string) clickhouse.CompressionMethod {
 	case "none":
 		return clickhouse.CompressionNone
 	}
-	if h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"); h == "localhost" {
-		return clickhouse.CompressionNone
-	} else if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+	if loopback.Host(host) {
 		return clickhouse.CompressionNone
 	}
 	return clickhouse.CompressionLZ4

@@ -23,7 +23,7 @@ func options(c *Config, w *writer, queue exporterhelper.Option) []exporterhelper
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(w.start),
 		exporterhelper.WithShutdown(w.shutdown),
-		exporterhelper.WithTimeout(c.Timeout),
+		exporterhelper.WithTimeout(c.TimeoutSettings),
 		queue,
 		exporterhelper.WithRetry(c.BackOffConfig),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
@@ -34,6 +34,7 @@ func options(c *Config, w *writer, queue exporterhelper.Option) []exporterhelper
 // holds error occurrences in logsEncoding, not OTLP (see logsRequest).
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
+	c.warnDeprecated(set.Logger)
 	w := newWriter(c, set.Logger)
 	w.logs = true
 	queue := xexporterhelper.WithQueueBatch(c.QueueSettings, xexporterhelper.QueueBatchSettings{Encoding: logsEncoding{}})
@@ -57,6 +58,7 @@ func (readOnlyLogs) Capabilities() consumer.Capabilities {
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
+	c.warnDeprecated(set.Logger)
 	w := newWriter(c, set.Logger)
 	return exporterhelper.NewTraces(ctx, set, cfg, w.pushTraces, options(c, w, exporterhelper.WithQueue(c.QueueSettings))...)
 }

@@ -3,6 +3,7 @@ package clickhousevectorexporter
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
@@ -37,6 +38,11 @@ var _ xexporterhelper.Request = (*logsRequest)(nil)
 func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelper.Request, error) {
 	r := &logsRequest{}
 	vecs := map[uint64][]float32{}
+	type replaced struct {
+		at time.Time
+		hs []uint64
+	}
+	reps := map[uint64]replaced{}
 	mixed := false // session scopes beside others: the sessions are copied out
 	others := 0
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
@@ -83,8 +89,8 @@ func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelp
 				// One pass over the attributes for the four the processor
 				// attached.
 				var o occurrence
-				var tpl, vec bool
-				var vecBytes pcommon.ByteSlice
+				var tpl, vec, rep bool
+				var vecBytes, repBytes pcommon.ByteSlice
 				lr.Attributes().Range(func(k string, v pcommon.Value) bool {
 					switch k {
 					case vecattr.Template:
@@ -95,6 +101,8 @@ func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelp
 						o.Model = v.Str()
 					case vecattr.Vector:
 						vecBytes, vec = v.Bytes(), true
+					case vecattr.TemplateReplaces:
+						repBytes, rep = v.Bytes(), true
 					}
 					return true
 				})
@@ -104,6 +112,11 @@ func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelp
 				if vec {
 					if v, err := vecattr.Decode(vecBytes.AsRaw()); err == nil && len(v) == w.dims() {
 						vecs[o.Hash] = v
+					}
+				}
+				if rep {
+					if at, hs, err := vecattr.DecodeReplaces(repBytes.AsRaw()); err == nil {
+						reps[o.Hash] = replaced{at, hs}
 					}
 				}
 				o.TS = logTime(lr)
@@ -121,6 +134,11 @@ func (w *writer) logsRequestFrom(_ context.Context, ld plog.Logs) (xexporterhelp
 	}
 	for i := range r.occ {
 		r.occ[i].Vec = vecs[r.occ[i].Hash]
+		if x, ok := reps[r.occ[i].Hash]; ok {
+			// Every row of the template: a request split in parts
+			// stores the re-pointing with each.
+			r.occ[i].Replaces, r.occ[i].ReplacedAt = x.hs, x.at
+		}
 	}
 	return r, nil
 }

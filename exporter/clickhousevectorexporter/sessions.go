@@ -15,7 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/rrweb"
 )
 
 // Browser sessions: the session logs the rrweb receiver emits (scope
@@ -561,7 +562,7 @@ func appendSession(batch driver.Batch, s *sessionState, version uint64) error {
 	evName := make([]string, len(s.events))
 	evAttrs := make([]map[string]string, len(s.events))
 	for i, e := range s.events {
-		evTS[i], evType[i], evName[i] = e.ts, e.kind, truncate(e.name, 2048)
+		evTS[i], evType[i], evName[i] = e.ts, e.kind, clip.String(e.name, 2048)
 		evAttrs[i] = e.attrs
 		if evAttrs[i] == nil {
 			evAttrs[i] = map[string]string{}

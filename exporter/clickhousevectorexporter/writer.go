@@ -2,12 +2,10 @@ package clickhousevectorexporter
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"math"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter/internal/occenc"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/insertdedup"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
@@ -41,7 +40,10 @@ type writer struct {
 
 	mu        sync.Mutex
 	templates map[uint64]struct{} // templates already stored with a vector
-	patterns  []*pattern
+	// aliases are the re-pointings already stored (old hash -> canonical),
+	// so that a template's batches do not write its aliases again.
+	aliases  map[uint64]uint64
+	patterns []*pattern
 
 	stopStats chan struct{}
 	statsDone chan struct{}
@@ -71,7 +73,7 @@ const maxRelatedTraces = 50
 func (w *writer) dims() int { return w.cfg.Embedder.Dims }
 
 func newWriter(cfg *Config, logger *zap.Logger) *writer {
-	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}}
+	return &writer{cfg: cfg, logger: logger, db: cfg.Database, templates: map[uint64]struct{}{}, aliases: map[uint64]uint64{}}
 }
 
 func (w *writer) start(ctx context.Context, _ component.Host) error {
@@ -87,7 +89,11 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 		DialTimeout: w.cfg.DialTimeout,
 	}
 	if u.Scheme == "https" {
-		opts.TLS = tlsConfig()
+		tlsCfg, err := w.cfg.TLS.LoadTLSConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		opts.TLS = tlsCfg
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, w.cfg.DialTimeout)
 	defer cancel()
@@ -104,7 +110,7 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 			_ = conn.Close()
 			return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running?)", u.Host, err)
 		}
-		_, err = schema.Apply(ctx, executor{conn}, schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.Cluster, TTL: w.cfg.TTL})
+		_, err = schema.Apply(ctx, executor(conn), schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.ClusterName, TTL: w.cfg.TTL})
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("create the vector tables: %w", err)
@@ -118,7 +124,7 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 	if err := conn.Ping(pingCtx); err != nil {
 		return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running? does database %s exist?)", u.Host, err, w.db)
 	}
-	ex := executor{conn}
+	ex := executor(conn)
 	for _, table := range []string{"log_templates", "traces_with_embeddings", "error_patterns"} {
 		dims, err := schema.VectorDims(ctx, ex, w.db, table)
 		if err != nil {
@@ -301,6 +307,12 @@ func (w *writer) pushOccurrences(ctx context.Context, occ []occurrence) error {
 	if err := w.insertNewTemplates(ctx, occ); err != nil {
 		return err
 	}
+	// The re-pointings before the occurrences under the new hashes: once
+	// an occurrence is stored, so is what makes readers count the older
+	// hashes' as its template's.
+	if err := w.insertAliases(ctx, occ); err != nil {
+		return err
+	}
 	if err := w.insertOccurrences(ctx, occ); err != nil {
 		return err
 	}
@@ -343,7 +355,7 @@ func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error
 		return fmt.Errorf("prepare template insert: %w", err)
 	}
 	for _, o := range fresh {
-		if err := batch.Append(o.Hash, o.Template, o.Service, o.Severity, truncate(o.Body, 4096), o.TS, o.Vec, o.Model); err != nil {
+		if err := batch.Append(o.Hash, o.Template, o.Service, o.Severity, clip.String(o.Body, 4096), o.TS, o.Vec, o.Model); err != nil {
 			return consumererror.NewPermanent(fmt.Errorf("template row: %w", err))
 		}
 	}
@@ -353,6 +365,66 @@ func (w *writer) insertNewTemplates(ctx context.Context, occ []occurrence) error
 	w.mu.Lock()
 	for h := range fresh {
 		w.templates[h] = struct{}{}
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+// maxKnownAliases bounds the re-pointings the writer remembers as stored;
+// past it the memory is cleared (writing one again is harmless).
+const maxKnownAliases = 1 << 20
+
+// insertAliases stores the re-pointings the batch's records carry
+// (vecattr.TemplateReplaces) that this writer has not stored yet, with the
+// time the embedding processor found them, so that a later re-pointing of
+// the same hash wins (log_template_canonical takes the latest).
+func (w *writer) insertAliases(ctx context.Context, occ []occurrence) error {
+	type row struct {
+		old, canonical uint64
+		at             time.Time
+	}
+	var rows []row
+	w.mu.Lock()
+	done := map[uint64]bool{}
+	for i := range occ {
+		o := &occ[i]
+		if len(o.Replaces) == 0 || done[o.Hash] {
+			continue
+		}
+		done[o.Hash] = true
+		for _, old := range o.Replaces {
+			if c, ok := w.aliases[old]; old != o.Hash && (!ok || c != o.Hash) {
+				rows = append(rows, row{old, o.Hash, o.ReplacedAt})
+			}
+		}
+	}
+	w.mu.Unlock()
+	if len(rows) == 0 {
+		return nil
+	}
+	// Without the delivery's deduplication token: the re-pointings of a
+	// delivery sent again are what the miner says then, and storing one
+	// twice is harmless.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{}))
+	batch, err := w.conn.PrepareBatch(ctx, "INSERT INTO log_template_aliases (template_hash, canonical_hash, updated)")
+	if err != nil {
+		return fmt.Errorf("prepare template alias insert: %w", err)
+	}
+	for _, r := range rows {
+		if err := batch.Append(r.old, r.canonical, r.at); err != nil {
+			_ = batch.Abort()
+			return consumererror.NewPermanent(fmt.Errorf("template alias row: %w", err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d template aliases: %w", len(rows), err)
+	}
+	w.mu.Lock()
+	if len(w.aliases)+len(rows) > maxKnownAliases {
+		clear(w.aliases)
+	}
+	for _, r := range rows {
+		w.aliases[r.old] = r.canonical
 	}
 	w.mu.Unlock()
 	return nil
@@ -639,27 +711,8 @@ func hasTraceSummaries(td ptrace.Traces) bool {
 	return false
 }
 
-// executor adapts clickhouse-go to schema.Executor.
-type executor struct{ conn driver.Conn }
-
-func (e executor) Exec(ctx context.Context, sql string) error { return e.conn.Exec(ctx, sql) }
-
-func (e executor) QueryStrings(ctx context.Context, sql string) ([]string, error) {
-	rows, err := e.conn.Query(ctx, sql)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
+// executor runs schema statements and checks through a connection.
+func executor(conn driver.Conn) schema.Executor { return schema.ClientExecutor[driver.Rows](conn) }
 
 func serviceName(r pcommon.Resource) string {
 	if v, ok := r.Attributes().Get("service.name"); ok {
@@ -736,13 +789,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
-}
-
 func cosineDistance(a, b []float32) float64 {
 	var dot, na, nb float64
 	for i := range a {
@@ -755,5 +801,3 @@ func cosineDistance(a, b []float32) float64 {
 	}
 	return 1 - dot/math.Sqrt(na*nb)
 }
-
-func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }

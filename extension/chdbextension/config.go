@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chhttp"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/loopback"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Config configures the embedded engine and its HTTP interface.
@@ -88,7 +90,7 @@ func createDefaultConfig() *Config {
 		Endpoint:             "127.0.0.1:8123",
 		MaxBodySize:          256 << 20,
 		MaxConcurrentQueries: 8,
-		Schema:               SchemaConfig{Apply: true, Database: "agentic_otel", Dims: 384},
+		Schema:               SchemaConfig{Apply: true, Database: schema.DefaultDatabase, Dims: 384},
 	}
 }
 
@@ -101,7 +103,7 @@ func (cfg *Config) Validate() error {
 	host, _, err := net.SplitHostPort(cfg.Endpoint)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("endpoint %q must be host:port: %w", cfg.Endpoint, err))
-	} else if !isLoopback(host) {
+	} else if !loopback.Host(host) {
 		for _, user := range sortedKeys(cfg.Users) {
 			if cfg.Users[user].Password == "" {
 				errs = append(errs, fmt.Errorf("endpoint %q is reachable beyond this machine but user %q has no password: set users.%s.password, or bind to 127.0.0.1", cfg.Endpoint, user, user))
@@ -167,12 +169,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -77,7 +77,7 @@ func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 	}
 	x.engine = eng
 	if x.cfg.Schema.Apply {
-		applied, err := schema.Apply(ctx, schema.EngineExecutor{Engine: eng}, schema.Options{
+		applied, err := schema.Apply(ctx, chdb.Executor{Engine: eng}, schema.Options{
 			Database: x.cfg.Schema.Database,
 			Dims:     x.cfg.Schema.Dims,
 			TTL:      x.cfg.Schema.TTL,
@@ -88,7 +88,7 @@ func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 		if len(applied) > 0 {
 			x.logger.Info("Applied schema migrations", zap.Ints("versions", applied), zap.String("database", x.cfg.Schema.Database))
 		}
-		dims, err := schema.VectorDims(ctx, schema.EngineExecutor{Engine: eng}, x.cfg.Schema.Database, "log_templates")
+		dims, err := schema.VectorDims(ctx, chdb.Executor{Engine: eng}, x.cfg.Schema.Database, "log_templates")
 		if err == nil && dims != x.cfg.Schema.Dims {
 			return fmt.Errorf("table %s.log_templates holds %d-dim vectors but schema.dims is %d: set schema.dims: %d (and the embedder's dims), or drop the vector tables to recreate them",
 				x.cfg.Schema.Database, dims, x.cfg.Schema.Dims, dims)

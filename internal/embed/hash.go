@@ -545,3 +545,7 @@ func FNV1a64(s string) uint64 {
 	}
 	return h
 }
+
+// IsHashModel reports whether a recorded model name is the hash provider's
+// (of any version and dimension).
+func IsHashModel(model string) bool { return strings.HasPrefix(model, "hash-") }

@@ -141,3 +141,15 @@ func letters(n int) string {
 	}
 	return string(b)
 }
+
+// BenchmarkMinerFlood is the miner on lines that share no word with any
+// other (three words never seen, letters only): past the budget of new
+// templates every line goes on probation.
+func BenchmarkMinerFlood(b *testing.B) {
+	m := NewMiner(MinerConfig{})
+	b.ReportAllocs()
+	for i := range b.N {
+		hashSink += m.Add(letters(3*i) + " " + letters(3*i+1) + " " + letters(3*i+2)).Hash
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}

@@ -88,7 +88,9 @@
 // be learned again (Miner.Learn), which is how a restarted collector, or
 // one sharing a database with others, arrives at the same templates.
 // Memory is bounded (MinerConfig: templates, candidates per leaf, cache,
-// masked line length).
+// masked line length), and so is the number of templates a flood of lines
+// like no other can add (a budget of new templates, past which such lines
+// wait on probation under OverflowTemplate); README.md lists every bound.
 //
 // TestLoghubLeaveOneSystemOut scores the miner on each public Loghub
 // system with the settings that do best on the other six, behind Normalize

@@ -40,14 +40,20 @@ func loadLoghub(tb testing.TB) []loghubSystem {
 	if !ok {
 		tb.Skip("Loghub 2k data not found: set LOGHUB2K_DIR or provide ../../../shared/data/loghub2k")
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "*_2k.log_structured_corrected.csv"))
+	return loadLoghubFiles(tb, dir, "_2k.log_structured_corrected.csv")
+}
+
+// loadLoghubFiles reads the labelled samples dir/*suffix.
+func loadLoghubFiles(tb testing.TB, dir, suffix string) []loghubSystem {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*"+suffix))
 	if err != nil || len(files) == 0 {
-		tb.Skipf("no *_2k.log_structured_corrected.csv files in %s", dir)
+		tb.Skipf("no *%s files in %s", suffix, dir)
 	}
 	sort.Strings(files)
 	var systems []loghubSystem
 	for _, f := range files {
-		sys := loghubSystem{name: strings.TrimSuffix(filepath.Base(f), "_2k.log_structured_corrected.csv")}
+		sys := loghubSystem{name: strings.TrimSuffix(filepath.Base(f), suffix)}
 		fh, err := os.Open(f)
 		if err != nil {
 			tb.Fatal(err)

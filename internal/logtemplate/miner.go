@@ -40,12 +40,27 @@ type MinerConfig struct {
 	// space within the bound and ends in one placeholder for the rest, so a
 	// template holds at most MaxLineBytes+4 bytes.
 	MaxLineBytes int
+	// NewTemplates is the budget of new templates: a line that matches no
+	// template spends one, and every RefillEvery lines that match a
+	// template earn one back, up to NewTemplates. With the budget spent, a
+	// line that matches nothing is put on probation: it gets
+	// OverflowTemplate, and only a later line like it (one that shows it
+	// repeats) makes it a template of its own. A flood of lines that never
+	// repeat (ids as whole messages, random bytes) therefore adds at most
+	// NewTemplates templates however long it lasts.
+	NewTemplates int
+	// RefillEvery is how many matched lines earn back one new template.
+	RefillEvery int
+	// MaxProbation bounds the lines held on probation; the oldest is
+	// dropped to make room.
+	MaxProbation int
 }
 
 // DefaultMinerConfig holds the settings chosen by leave-one-system-out over
 // the public Loghub-2.0 samples (TestLoghubLeaveOneSystemOut).
 func DefaultMinerConfig() MinerConfig {
-	return MinerConfig{Similarity: 0.5, MaxValues: 3, Depth: 2, MaxChildren: 64, MaxTemplates: 10000, MaxCandidates: 128, CacheSize: 65536, MaxLineBytes: 1024}
+	return MinerConfig{Similarity: 0.5, MaxValues: 3, Depth: 2, MaxChildren: 64, MaxTemplates: 10000, MaxCandidates: 128, CacheSize: 65536, MaxLineBytes: 1024,
+		NewTemplates: 1000, RefillEvery: 100, MaxProbation: 1024}
 }
 
 func (c MinerConfig) withDefaults() MinerConfig {
@@ -74,18 +89,44 @@ func (c MinerConfig) withDefaults() MinerConfig {
 	if c.MaxLineBytes <= 0 {
 		c.MaxLineBytes = d.MaxLineBytes
 	}
+	if c.NewTemplates <= 0 {
+		c.NewTemplates = d.NewTemplates
+	}
+	if c.RefillEvery <= 0 {
+		c.RefillEvery = d.RefillEvery
+	}
+	if c.MaxProbation <= 0 {
+		c.MaxProbation = d.MaxProbation
+	}
 	return c
 }
+
+// OverflowTemplate is the template of the lines on probation: lines that
+// matched no template while the budget of new templates was spent
+// (MinerConfig.NewTemplates). Learn ignores it.
+const OverflowTemplate = "<*> (a line like no other, not templated: the budget of new templates is spent)"
+
+// OverflowHash is HashTemplate(OverflowTemplate).
+var OverflowHash = HashTemplate(OverflowTemplate)
 
 // Match is the template a line was grouped under.
 type Match struct {
 	Template string
 	Hash     uint64
 	// Replaces lists the hashes this template had before it generalised (a
-	// constant became a placeholder) or absorbed another template, when
-	// this line is the first to carry the new hash: occurrences stored
-	// under those hashes belong to Hash from now on.
+	// constant became a placeholder) or absorbed another template:
+	// occurrences stored under those hashes belong to Hash from now on.
+	// Every line of the template carries them, so that whoever stores the
+	// line can store the re-pointing with it (the embedding processor
+	// attaches them to one record of the template per batch). The slice is
+	// shared: read it, do not change it.
 	Replaces []uint64
+}
+
+// Alias re-points the hashes Old at the template Canonical.
+type Alias struct {
+	Canonical uint64
+	Old       []uint64
 }
 
 // Miner groups log lines online into templates: each line is masked by
@@ -108,6 +149,18 @@ type Miner struct {
 	n      int
 	tick   uint64
 	evicts uint64
+
+	// credit is the budget of new templates in units of one matched line
+	// (a new template costs RefillEvery).
+	credit int
+	// probation holds the clusters on probation, oldest at probHead once
+	// full (a ring).
+	probation []*cluster
+	probHead  int
+	overflow  uint64 // lines given OverflowTemplate
+	// dirty are the templates that took older hashes since the last
+	// Aliases, bounded by MaxTemplates.
+	dirty []*given
 }
 
 type node struct {
@@ -116,10 +169,9 @@ type node struct {
 }
 
 type cached struct {
-	c        *cluster
-	version  uint32
-	template string
-	hash     uint64
+	c       *cluster
+	version uint32
+	g       *given
 }
 
 type cluster struct {
@@ -133,13 +185,15 @@ type cluster struct {
 	given      []*given
 	leaf       *node
 	dead       bool
+	probation  bool   // one line so far, taken while the budget was spent
 	used       uint64 // Miner.tick when last matched
 	prev, next *cluster
 }
 
 // given is one template of a cluster: older are the hashes it had before
-// positions became placeholders; pending says they are not yet handed out
-// as Match.Replaces.
+// positions became placeholders (replaced whole when they change, never
+// changed in place: Match.Replaces shares them); pending says they are
+// not yet handed out by Aliases.
 type given struct {
 	template string
 	hash     uint64
@@ -158,6 +212,7 @@ const (
 func NewMiner(cfg MinerConfig) *Miner {
 	m := &Miner{cfg: cfg.withDefaults(), byLen: map[int]*node{}, cache: map[string]cached{}}
 	m.lru.next, m.lru.prev = &m.lru, &m.lru
+	m.credit = m.cfg.NewTemplates * m.cfg.RefillEvery
 	return m
 }
 
@@ -168,10 +223,52 @@ func (m *Miner) Add(body string) Match {
 
 // Learn feeds a template stored earlier (by this process before a restart,
 // or by another collector) to the miner, as if a line with that text had
-// arrived. Hashes it replaces are handed out with the next line matched to
-// the new template, so that they are re-pointed only once it is stored.
+// arrived, but without spending the budget of new templates. Hashes the
+// templates it widens replace ride with their next lines and are listed by
+// Aliases.
 func (m *Miner) Learn(template string) Match {
+	if template == OverflowTemplate {
+		return Match{Template: OverflowTemplate, Hash: OverflowHash}
+	}
 	return m.add(template, true)
+}
+
+// Aliases returns the re-pointings found since the last call: every
+// template that took older hashes, with all of them (an older hash
+// re-pointed before is listed again at its newest template).
+func (m *Miner) Aliases() []Alias {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Alias
+	for _, g := range m.dirty {
+		if g.pending {
+			g.pending = false
+			out = append(out, Alias{Canonical: g.hash, Old: g.older})
+		}
+	}
+	m.dirty = nil
+	return out
+}
+
+// MinerStats counts what a Miner holds and what its bounds turned away.
+type MinerStats struct {
+	Templates int    // clusters held, on probation or not
+	Probation int    // clusters on probation
+	Evictions uint64 // clusters evicted to stay within the bounds
+	Overflow  uint64 // lines given OverflowTemplate
+}
+
+// Stats returns the miner's counts.
+func (m *Miner) Stats() MinerStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := MinerStats{Templates: m.n, Evictions: m.evicts, Overflow: m.overflow}
+	for _, c := range m.probation {
+		if c != nil && c.probation && !c.dead {
+			s.Probation++
+		}
+	}
+	return s
 }
 
 // Len is the number of clusters held.
@@ -208,7 +305,8 @@ func (m *Miner) add(masked string, learn bool) Match {
 	defer m.mu.Unlock()
 	if e, ok := m.cache[masked]; ok && !e.c.dead && e.c.version == e.version {
 		m.touch(e.c)
-		return Match{Template: e.template, Hash: e.hash}
+		m.earn(learn)
+		return Match{Template: e.g.template, Hash: e.g.hash, Replaces: e.g.older}
 	}
 	tokens := strings.Split(masked, " ")
 	if masked == "" {
@@ -216,10 +314,26 @@ func (m *Miner) add(masked string, learn bool) Match {
 	}
 	leaf := m.route(tokens)
 	c := m.best([]*node{leaf}, tokens)
-	if c == nil {
+	switch {
+	case c == nil && !learn && m.credit < m.cfg.RefillEvery:
+		// Over budget: the line waits on probation for one like it.
 		c = m.create(leaf, tokens)
-	} else {
+		c.probation = true
+		m.onProbation(c)
+		m.overflow++
+		return Match{Template: OverflowTemplate, Hash: OverflowHash}
+	case c == nil:
+		if !learn {
+			m.credit -= m.cfg.RefillEvery
+		}
+		c = m.create(leaf, tokens)
+	default:
 		m.touch(c)
+		if c.probation {
+			c.probation = false // a second line: it repeats
+		} else {
+			m.earn(learn)
+		}
 		m.widen(c, tokens)
 	}
 	template := masked
@@ -230,19 +344,35 @@ func (m *Miner) add(masked string, learn bool) Match {
 		}
 	}
 	g := c.give(template)
-	r := Match{Template: g.template, Hash: g.hash}
-	if g.pending && !learn {
-		r.Replaces = append([]uint64(nil), g.older...)
-		g.pending = false
-	}
 	if len(m.cache) >= m.cfg.CacheSize {
 		for k := range m.cache {
 			delete(m.cache, k)
 			break
 		}
 	}
-	m.cache[masked] = cached{c: c, version: c.version, template: g.template, hash: g.hash}
-	return r
+	m.cache[masked] = cached{c: c, version: c.version, g: g}
+	return Match{Template: g.template, Hash: g.hash, Replaces: g.older}
+}
+
+// earn adds a matched line's share of a new template to the budget.
+func (m *Miner) earn(learn bool) {
+	if !learn && m.credit < m.cfg.NewTemplates*m.cfg.RefillEvery {
+		m.credit++
+	}
+}
+
+// onProbation puts c in the ring of clusters on probation, evicting the
+// oldest still on probation when the ring is full.
+func (m *Miner) onProbation(c *cluster) {
+	if len(m.probation) < m.cfg.MaxProbation {
+		m.probation = append(m.probation, c)
+		return
+	}
+	if old := m.probation[m.probHead]; old.probation && !old.dead {
+		m.evict(old)
+	}
+	m.probation[m.probHead] = c
+	m.probHead = (m.probHead + 1) % len(m.probation)
 }
 
 // cutLine cuts a masked line longer than limit (+ the placeholder it may
@@ -348,6 +478,7 @@ func (m *Miner) best(leaves []*node, tokens []string) *cluster {
 		}
 		return nil
 	}
+	constant := slices.ContainsFunc(tokens, func(t string) bool { return t != Placeholder })
 	var best *cluster
 	bestSim, bestParams := -1, 0
 	for _, leaf := range leaves {
@@ -362,6 +493,13 @@ func (m *Miner) best(leaves []*node, tokens []string) *cluster {
 					same++
 				}
 			}
+			// A line joins a template only on a word they share, so that
+			// no template becomes placeholders alone (which every line of
+			// its length would then join); a line of placeholders alone
+			// joins only a template of placeholders alone.
+			if constant && same == params || !constant && params < len(c.tokens) {
+				continue
+			}
 			if same > bestSim || (same == bestSim && params < bestParams) {
 				best, bestSim, bestParams = c, same, params
 			}
@@ -375,8 +513,15 @@ func (m *Miner) best(leaves []*node, tokens []string) *cluster {
 
 func (m *Miner) create(leaf *node, tokens []string) *cluster {
 	if len(leaf.leaf) >= m.cfg.MaxCandidates {
+		// The least recently matched, a line on probation first.
 		oldest := leaf.leaf[0]
 		for _, c := range leaf.leaf {
+			if c.probation != oldest.probation {
+				if c.probation {
+					oldest = c
+				}
+				continue
+			}
 			if c.used < oldest.used {
 				oldest = c
 			}
@@ -429,22 +574,31 @@ func (m *Miner) widen(c *cluster, tokens []string) {
 			continue
 		}
 		n := c.give(t)
-		n.older = appendOlder(n.older, g.older...)
-		n.older = appendOlder(n.older, g.hash)
-		n.pending = true
+		n.older = appendOlder(n.older, append(slices.Clip(g.older), g.hash)...)
+		if !n.pending {
+			n.pending = true
+			if len(m.dirty) >= m.cfg.MaxTemplates {
+				m.dirty[0].pending = false // it still rides with its lines
+				m.dirty = m.dirty[1:]
+			}
+			m.dirty = append(m.dirty, n)
+		}
 	}
 }
 
+// appendOlder returns older with hs added, in a new slice: the old one may
+// be in a Match.Replaces being read.
 func appendOlder(older []uint64, hs ...uint64) []uint64 {
+	out := slices.Clone(older)
 	for _, h := range hs {
-		if !slices.Contains(older, h) {
-			older = append(older, h)
+		if !slices.Contains(out, h) {
+			out = append(out, h)
 		}
 	}
-	if len(older) > maxOlder {
-		older = append(older[:0], older[len(older)-maxOlder:]...)
+	if len(out) > maxOlder {
+		out = out[len(out)-maxOlder:]
 	}
-	return older
+	return out
 }
 
 func (m *Miner) touch(c *cluster) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -306,4 +307,48 @@ func TestMinerDebug(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLoghubV1Unseen scores Normalize and the miner with DefaultMinerConfig,
+// untuned, on labelled Loghub (v1) samples of systems nothing here was
+// designed or tuned on: $LOGHUB_V1_DIR/*_2k.log_structured.csv (for
+// example Android and Windows from github.com/logpai/loghub; they are not
+// in this repository). It reports; it sets no threshold, since its data is
+// not part of the suite.
+func TestLoghubV1Unseen(t *testing.T) {
+	dir := os.Getenv("LOGHUB_V1_DIR")
+	if dir == "" {
+		t.Skip("set LOGHUB_V1_DIR to a directory of Loghub v1 *_2k.log_structured.csv samples")
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "\n%-10s %8s %8s %8s %8s\n", "system", "normGA", "minerGA", "normPA", "minerPA")
+	for _, sys := range loadLoghubFiles(t, dir, "_2k.log_structured.csv") {
+		truth := truthOf(sys)
+		fh, err := os.Open(filepath.Join(dir, sys.name+"_2k.log_structured.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := csv.NewReader(fh)
+		r.FieldsPerRecord = -1
+		recs, err := r.ReadAll()
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ti := slices.Index(recs[0], "EventTemplate")
+		templates := make([]string, 0, len(recs)-1)
+		for _, rec := range recs[1:] {
+			templates = append(templates, rec[ti])
+		}
+		norm := make([]uint64, len(sys.lines))
+		normT := make([]string, len(sys.lines))
+		for i, l := range sys.lines {
+			n := Normalize(l.content)
+			norm[i], normT[i] = n.Hash, n.Template
+		}
+		h, tpl := mineSystem(DefaultMinerConfig(), sys.lines)
+		fmt.Fprintf(&report, "%-10s %8.4f %8.4f %8.4f %8.4f\n", sys.name, groupingAccuracy(truth, norm), groupingAccuracy(truth, h),
+			parsingAccuracy(templates, normT), parsingAccuracy(templates, tpl))
+	}
+	t.Log(report.String())
 }

@@ -75,7 +75,7 @@ func TestTermsMatchClickHouse(t *testing.T) {
 }
 
 func shopBodies(t *testing.T) []string {
-	f, err := os.Open(filepath.Join("..", "searcheval", "testdata", "shop_errors.tsv"))
+	f, err := os.Open(filepath.Join("..", "..", "demo", "searcheval", "testdata", "shop_errors.tsv"))
 	require.NoError(t, err)
 	defer f.Close()
 	var out []string

@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
@@ -50,17 +52,22 @@ func loghubContent(t *testing.T, system string) []string {
 
 // collector is what one collector does with templates: the embedding
 // processor's miner and store, and (standing in for the clickhouse_vector
-// exporter) a log_templates row for each template hash new to it.
+// exporter) a log_templates row for each template hash new to it and the
+// re-pointings its lines carry.
 type collector struct {
-	m      *logtemplate.Miner
-	st     *Store
-	stored map[uint64]bool
-	rows   []string
+	m        *logtemplate.Miner
+	st       *Store
+	stored   map[uint64]bool
+	replaced map[uint64]int // hashes replaced, by template, already written
+	rows     []string
 }
 
 func (c *collector) add(line string) uint64 {
 	r := c.m.Add(line)
-	c.st.Alias(r.Replaces, r.Hash)
+	if len(r.Replaces) > c.replaced[r.Hash] {
+		c.st.Alias(r.Replaces, r.Hash)
+		c.replaced[r.Hash] = len(r.Replaces)
+	}
 	if !c.stored[r.Hash] {
 		c.stored[r.Hash] = true
 		c.rows = append(c.rows, fmt.Sprintf("(%d, '%s', 'svc', 'ERROR', now64(9), [0,0,0,0,0,0,0,1])", r.Hash, strings.ReplaceAll(strings.ReplaceAll(r.Template, `\`, `\\`), `'`, `\'`)))
@@ -95,7 +102,7 @@ func TestTwoCollectorsOnHalvesAgree(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := "templatestore_two"
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 8})
 	require.NoError(t, err)
 	var cs [2]*collector
@@ -103,7 +110,7 @@ func TestTwoCollectorsOnHalvesAgree(t *testing.T) {
 		st, err := Open(Options{Endpoint: chdbtest.HTTP(t).URL, Database: db})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
-		cs[i] = &collector{m: logtemplate.NewMiner(logtemplate.MinerConfig{}), st: st, stored: map[uint64]bool{}}
+		cs[i] = &collector{m: logtemplate.NewMiner(logtemplate.MinerConfig{}), st: st, stored: map[uint64]bool{}, replaced: map[uint64]int{}}
 	}
 	storedAs := make([]uint64, len(lines))
 	sync := func() {
@@ -164,4 +171,45 @@ func TestTwoCollectorsOnHalvesAgree(t *testing.T) {
 	assert.Zero(t, unresolved, "lines whose stored hash does not resolve to their template now, of %d", len(lines))
 	assert.NotEmpty(t, canonical, "the halves generalised templates the other had stored")
 	t.Logf("%d lines, %d aliases, %d templates", len(lines), len(canonical), cs[0].m.Len())
+}
+
+// A sync after the first reads only the templates stored since the one
+// before: its cost follows what arrived, not how many templates there are.
+func TestSyncReadsOnlyNewTemplates(t *testing.T) {
+	ctx := context.Background()
+	db := "templatestore_since"
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
+	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 8})
+	require.NoError(t, err)
+	insert := func(stored time.Time, templates ...string) {
+		var rows []string
+		at := stored.UTC().Format("2006-01-02 15:04:05.000")
+		for _, tpl := range templates {
+			rows = append(rows, fmt.Sprintf("(%d, '%s', 'svc', 'ERROR', '%s', [0,0,0,0,0,0,0,1], '%s')", logtemplate.HashTemplate(tpl), tpl, at, at))
+		}
+		require.NoError(t, ex.Exec(ctx, fmt.Sprintf(
+			"INSERT INTO %s.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding, stored) VALUES %s", db, strings.Join(rows, ","))))
+	}
+	var old []string
+	for i := range 1000 {
+		old = append(old, fmt.Sprintf("worker w%c%c stalled on queue <*>", 'a'+i%26, 'a'+i/26))
+	}
+	now := time.Now()
+	insert(now.Add(-2*time.Minute), old...)
+	insert(now.Add(-time.Minute), "disk <*> remounted read-only")
+	st, err := Open(Options{Endpoint: chdbtest.HTTP(t).URL, Database: db, Overlap: time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	m := logtemplate.NewMiner(logtemplate.MinerConfig{})
+	sync := func() int {
+		_, n, err := Sync(ctx, st, m, 10000)
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, 1001, sync(), "the first sync reads what is stored")
+	assert.Equal(t, 1, sync(), "then only the newest again (within the overlap), not the thousand before it")
+	insert(now, "cache shard <*> evicted early", "ledger replay fell behind by <*>")
+	assert.Equal(t, 3, sync(), "what was stored since the last sync, and the newest before it")
+	assert.Equal(t, 2, sync())
+	assert.Equal(t, "cache shard <*> evicted early", m.Add("cache shard 17 evicted early").Template, "learned")
 }

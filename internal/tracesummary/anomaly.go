@@ -31,64 +31,67 @@ const (
 )
 
 // ModelConfig tunes what counts as abnormal. Zero values take the defaults.
+// The tags are the embedding processor's traces.* keys, which embed it.
 type ModelConfig struct {
 	// MinSamples traces of an entry operation are needed before its traces
 	// are judged on latency and on the shape of their path. An error path
 	// is judged from the first trace: with no history, an error is news.
-	MinSamples int
+	MinSamples int `mapstructure:"min_samples"`
 	// LatencyTail: a trace slower than all but this share of the recent
 	// traces of its path (or of its entry operation, while the path has too
 	// few) is slow, if it is also LatencyZ robust standard deviations (from
 	// the interquartile range of log-duration) above their median.
-	LatencyTail float64
-	LatencyZ    float64
+	LatencyTail float64 `mapstructure:"latency_tail"`
+	LatencyZ    float64 `mapstructure:"latency_z"`
 	// SequenceDistance is kept for configuration compatibility: the path
 	// model below replaced the embedding centroid. When > 0, a distance of
 	// the trace's embedding from its operation's centroid beyond it adds to
 	// the score (not to the verdict).
-	SequenceDistance float64
+	SequenceDistance float64 `mapstructure:"sequence_distance"`
 	// RetryRun consecutive identical calls from one caller, where the
 	// caller re-sent its own request or some of the calls failed, are a
 	// retry storm.
-	RetryRun int
+	RetryRun int `mapstructure:"retry_run"`
 	// MaxOperations bounds how many entry operations are tracked.
-	MaxOperations int
+	MaxOperations int `mapstructure:"max_operations"`
 	// ShortWindow and LongWindow are the time constants of the short- and
 	// long-term rates of each path and error signature.
-	ShortWindow, LongWindow time.Duration
+	ShortWindow time.Duration `mapstructure:"short_window"`
+	LongWindow  time.Duration `mapstructure:"long_window"`
 	// MinRecurrence: a path or error signature seen fewer times than this
 	// (exponentially decayed count over about the LongWindow) before the
 	// last ShortWindow or so is new.
-	MinRecurrence float64
+	MinRecurrence float64 `mapstructure:"min_recurrence"`
 	// SpikeP and SpikeRatio: a recurring path or error signature is
 	// anomalous while its short-term count is SpikeRatio times what its
 	// earlier share of the operation's traffic predicts and has a Poisson
 	// probability below SpikeP.
-	SpikeP, SpikeRatio float64
+	SpikeP     float64 `mapstructure:"spike_p"`
+	SpikeRatio float64 `mapstructure:"spike_ratio"`
 	// MaxPaths bounds the paths and error signatures remembered over all
 	// operations; the least recently seen is forgotten first.
-	MaxPaths int
+	MaxPaths int `mapstructure:"max_paths"`
 	// MaxSessions bounds the client sessions (Summary.Session) followed at
 	// once; the least recently seen is forgotten first. Negative disables
 	// judging traces within their session.
-	MaxSessions int
+	MaxSessions int `mapstructure:"max_sessions"`
 	// SessionRare: a session behaviour (a run of requests back to back, a
 	// request without the one that normally precedes it) that fewer than
 	// this share of sessions show is anomalous, and so is the rest of a
 	// session that showed it.
-	SessionRare float64
+	SessionRare float64 `mapstructure:"session_rare"`
 	// SessionFastGap: a request sent within this fraction of the usual
 	// pause between a session's requests (the median) after the previous
 	// one ended follows it back to back.
-	SessionFastGap float64
+	SessionFastGap float64 `mapstructure:"session_fast_gap"`
 	// SessionIdle: a session unseen this long is over; its id starts a new
 	// one.
-	SessionIdle time.Duration
+	SessionIdle time.Duration `mapstructure:"session_idle"`
 	// SessionSettle is how long after a trace ends (in the traces' time)
 	// its place in the session's order is judged, if the session's next
 	// request has not come first: by then the requests before it have
 	// arrived, whatever order their traces were released in.
-	SessionSettle time.Duration
+	SessionSettle time.Duration `mapstructure:"session_settle"`
 }
 
 func (c ModelConfig) withDefaults() ModelConfig {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"time"
 )
 
 // Log record attributes.
@@ -15,6 +16,11 @@ const (
 	TemplateHash = "embedding.template_hash" // int64: the template's hash (uint64 bits)
 	Vector       = "embedding.vector"        // bytes: little-endian float32s
 	Model        = "embedding.model"         // string
+	// TemplateReplaces rides on the first record of a template in a batch
+	// when the template replaces older hashes (it generalised): bytes,
+	// EncodeReplaces. The exporter stores the re-pointing with the batch's
+	// occurrences.
+	TemplateReplaces = "embedding.template_replaces"
 )
 
 // Root-span attributes of a summarised trace.
@@ -36,6 +42,33 @@ func Encode(v []float32) []byte {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
 	}
 	return b
+}
+
+// EncodeReplaces packs when a template's older hashes were found (unix
+// nanoseconds) and the hashes, little endian 64-bit each.
+func EncodeReplaces(at time.Time, hashes []uint64) []byte {
+	b := make([]byte, 0, 8*(1+len(hashes)))
+	b = binary.LittleEndian.AppendUint64(b, uint64(at.UnixNano()))
+	for _, h := range hashes {
+		b = binary.LittleEndian.AppendUint64(b, h)
+	}
+	return b
+}
+
+// ErrBadReplaces is returned for bytes that are not EncodeReplaces' output.
+var ErrBadReplaces = errors.New("template replaces attribute is not a time and 64-bit hashes")
+
+// DecodeReplaces unpacks what EncodeReplaces produced.
+func DecodeReplaces(b []byte) (time.Time, []uint64, error) {
+	if len(b) < 16 || len(b)%8 != 0 {
+		return time.Time{}, nil, ErrBadReplaces
+	}
+	at := time.Unix(0, int64(binary.LittleEndian.Uint64(b))).UTC()
+	hs := make([]uint64, len(b)/8-1)
+	for i := range hs {
+		hs[i] = binary.LittleEndian.Uint64(b[8*(i+1):])
+	}
+	return at, hs, nil
 }
 
 // ErrBadVector is returned for a byte slice that is not a float32 vector.

@@ -16,7 +16,7 @@ import (
 	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/otlpcapture"
+	"github.com/otelcol-agentic/otelcol-agentic/tests/otlpcapture"
 )
 
 // TestRunAgainstShop runs loadgen briefly against an in-process shop with one

@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/tracesummary"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 // Config configures the embedding processor.
@@ -54,6 +56,12 @@ type TemplatesConfig struct {
 	// Similarity is the least share of a template's words a line must
 	// share to join it.
 	Similarity float64 `mapstructure:"similarity"`
+	// NewTemplates is the budget of new templates: a line that matches no
+	// template spends one, and every RefillEvery lines that match one earn
+	// one back. With it spent, a line like no other is stored under
+	// logtemplate.OverflowTemplate until one like it comes again.
+	NewTemplates int `mapstructure:"new_templates"`
+	RefillEvery  int `mapstructure:"refill_every"`
 	// Store keeps the miner's state in ClickHouse; without an endpoint
 	// templates live in memory only and generalised templates are not
 	// re-pointed for readers.
@@ -71,20 +79,11 @@ type TemplateStoreConfig struct {
 	SyncInterval time.Duration       `mapstructure:"sync_interval"`
 }
 
-// TracesConfig tunes the online anomaly model (tracesummary.ModelConfig
-// says what each knob does) and the merging of traces that arrive in parts.
+// TracesConfig tunes the online anomaly model (its keys are
+// tracesummary.ModelConfig's, which says what each knob does) and the merging
+// of traces that arrive in parts.
 type TracesConfig struct {
-	MinSamples  int     `mapstructure:"min_samples"`
-	LatencyTail float64 `mapstructure:"latency_tail"`
-	LatencyZ    float64 `mapstructure:"latency_z"`
-	// SequenceDistance > 0 adds the embedding's distance from the entry
-	// operation's centroid to the score (not to the verdict).
-	SequenceDistance float64       `mapstructure:"sequence_distance"`
-	RetryRun         int           `mapstructure:"retry_run"`
-	MaxOperations    int           `mapstructure:"max_operations"`
-	ShortWindow      time.Duration `mapstructure:"short_window"`
-	LongWindow       time.Duration `mapstructure:"long_window"`
-	MaxPaths         int           `mapstructure:"max_paths"`
+	tracesummary.ModelConfig `mapstructure:",squash"`
 	// LateSpanWindow: spans of a trace released less than this long ago
 	// are summarised with the rest of it (0 disables); at most
 	// LateSpanMaxSpans spans are remembered.
@@ -92,23 +91,22 @@ type TracesConfig struct {
 	LateSpanMaxSpans int           `mapstructure:"late_span_max_spans"`
 	// SessionAttribute names the attribute (of the entry span, else of its
 	// resource) that says which client session a trace belongs to; empty
-	// disables judging traces within their session. At most MaxSessions
-	// sessions are followed at once.
-	SessionAttribute string  `mapstructure:"session_attribute"`
-	MaxSessions      int     `mapstructure:"max_sessions"`
-	SessionRare      float64 `mapstructure:"session_rare"`
+	// disables judging traces within their session (max_sessions is then
+	// ignored).
+	SessionAttribute string `mapstructure:"session_attribute"`
 }
 
 func createDefaultConfig() *Config {
 	return &Config{
 		Embedder: embed.DefaultConfig(),
 		Logs: LogsConfig{MinSeverity: "ERROR", IncludeExceptions: true, MaxBodyBytes: 8192, KeepAttributes: true,
-			Templates: TemplatesConfig{MaxTemplates: 10000, MaxValues: 3, Similarity: 0.5,
-				Store: TemplateStoreConfig{Username: "default", Database: "agentic_otel", SyncInterval: 30 * time.Second}}},
-		Traces: TracesConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
-			ShortWindow: 30 * time.Second, LongWindow: 15 * time.Minute, MaxPaths: 16384,
-			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000,
-			SessionAttribute: "session.id", MaxSessions: 100000, SessionRare: 0.05},
+			Templates: TemplatesConfig{MaxTemplates: 10000, MaxValues: 3, Similarity: 0.5, NewTemplates: 1000, RefillEvery: 100,
+				Store: TemplateStoreConfig{Username: "default", Database: schema.DefaultDatabase, SyncInterval: 30 * time.Second}}},
+		Traces: TracesConfig{
+			ModelConfig: tracesummary.ModelConfig{MinSamples: 20, LatencyTail: 0.001, LatencyZ: 3, RetryRun: 3, MaxOperations: 10000,
+				ShortWindow: 30 * time.Second, LongWindow: 15 * time.Minute, MaxPaths: 16384,
+				MaxSessions: 100000, SessionRare: 0.05},
+			LateSpanWindow: time.Minute, LateSpanMaxSpans: 100000, SessionAttribute: "session.id"},
 		FailureLogInterval: time.Minute,
 	}
 }
@@ -127,8 +125,8 @@ func (cfg *Config) Validate() error {
 	if cfg.Logs.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("logs.max_body_bytes must be positive"))
 	}
-	if tc := cfg.Logs.Templates; tc.MaxTemplates <= 0 || tc.MaxValues <= 0 || tc.Similarity <= 0 || tc.Similarity > 1 {
-		errs = append(errs, errors.New("logs.templates: max_templates and max_values must be positive and similarity within (0, 1]"))
+	if tc := cfg.Logs.Templates; tc.MaxTemplates <= 0 || tc.MaxValues <= 0 || tc.Similarity <= 0 || tc.Similarity > 1 || tc.NewTemplates <= 0 || tc.RefillEvery <= 0 {
+		errs = append(errs, errors.New("logs.templates: max_templates, max_values, new_templates and refill_every must be positive and similarity within (0, 1]"))
 	}
 	if st := cfg.Logs.Templates.Store; st.Endpoint != "" {
 		if u, err := url.Parse(st.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

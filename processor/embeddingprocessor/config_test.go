@@ -25,10 +25,12 @@ func TestLoadConfig(t *testing.T) {
 	custom.Embedder.BaseURL = "http://127.0.0.1:11434/v1"
 	custom.Embedder.Dims = 1536
 	custom.Logs = LogsConfig{MinSeverity: "WARN", IncludeExceptions: false, MaxBodyBytes: 2048, KeepAttributes: false,
-		Templates: TemplatesConfig{MaxTemplates: 500, MaxValues: 4, Similarity: 0.6, Store: TemplateStoreConfig{
+		Templates: TemplatesConfig{MaxTemplates: 500, MaxValues: 4, Similarity: 0.6, NewTemplates: 200, RefillEvery: 50, Store: TemplateStoreConfig{
 			Endpoint: "http://127.0.0.1:8123", Username: "writer", Password: "pw", Database: "obs", SyncInterval: 10 * time.Second}}}
 	custom.Traces.MinSamples = 50
 	custom.Traces.LatencyZ = 4
+	custom.Traces.SpikeRatio = 3 // a key of the embedded tracesummary.ModelConfig
+	custom.Traces.LateSpanWindow = 30 * time.Second
 
 	for _, tt := range []struct {
 		id      component.ID

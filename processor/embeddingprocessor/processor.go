@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/embed"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/tracesummary"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
@@ -49,20 +49,8 @@ func newEmbedder(cfg *Config, set processor.Settings) (*embedder, error) {
 		logger:      set.Logger,
 		cache:       embed.NewCached(e, cfg.Embedder.CacheSize),
 		minSeverity: severities[strings.ToUpper(cfg.Logs.MinSeverity)],
-		model: tracesummary.NewModel(tracesummary.ModelConfig{
-			MinSamples:       cfg.Traces.MinSamples,
-			LatencyTail:      cfg.Traces.LatencyTail,
-			LatencyZ:         cfg.Traces.LatencyZ,
-			SequenceDistance: cfg.Traces.SequenceDistance,
-			RetryRun:         cfg.Traces.RetryRun,
-			MaxOperations:    cfg.Traces.MaxOperations,
-			ShortWindow:      cfg.Traces.ShortWindow,
-			LongWindow:       cfg.Traces.LongWindow,
-			MaxPaths:         cfg.Traces.MaxPaths,
-			MaxSessions:      maxSessions(cfg.Traces),
-			SessionRare:      cfg.Traces.SessionRare,
-		}),
-		recent: tracesummary.NewRecent(cfg.Traces.LateSpanWindow, cfg.Traces.LateSpanMaxSpans),
+		model:       tracesummary.NewModel(modelConfig(cfg.Traces)),
+		recent:      tracesummary.NewRecent(cfg.Traces.LateSpanWindow, cfg.Traces.LateSpanMaxSpans),
 	}
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
 	for _, c := range []struct {
@@ -133,17 +121,6 @@ func bodyText(lr plog.LogRecord) string {
 	return strings.Join(parts, ": ")
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// Cut on a rune boundary so the template stays valid UTF-8.
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, error) {
 	var (
 		keys   []uint64
@@ -152,6 +129,7 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 		empty  int64
 		picked []plog.LogRecord
 		hashes []uint64
+		now    time.Time
 	)
 	// The selected records are copied into a new batch rather than the rest
 	// removed from the input: the input stays untouched, so the collector
@@ -190,10 +168,11 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 				}
 				out := outSL.AppendEmpty()
 				p.copyRecord(lr, out)
-				res := p.templates.add(truncate(text, p.cfg.Logs.MaxBodyBytes))
+				res := p.templates.miner.Add(clip.String(text, p.cfg.Logs.MaxBodyBytes))
 				attrs := out.Attributes()
 				// Room for the template, its hash, the model and the vector:
-				// one allocation instead of the map growing by steps.
+				// one allocation instead of the map growing by steps (the
+				// hashes a template replaces ride on few records).
 				attrs.EnsureCapacity(attrs.Len() + 4)
 				attrs.PutStr(vecattr.Template, res.Template)
 				attrs.PutInt(vecattr.TemplateHash, int64(res.Hash))
@@ -203,6 +182,17 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 					seen[res.Hash] = len(keys)
 					keys = append(keys, res.Hash)
 					texts = append(texts, res.Template)
+					// The re-pointing of the template's older hashes goes
+					// with its first record of every batch, so it is
+					// stored with the occurrences under the new hash (a
+					// crash cannot keep one without the other), and a
+					// batch sent again carries it again.
+					if len(res.Replaces) > 0 {
+						if now.IsZero() {
+							now = time.Now()
+						}
+						attrs.PutEmptyBytes(vecattr.TemplateReplaces).FromRaw(vecattr.EncodeReplaces(now, res.Replaces))
+					}
 				}
 			}
 		}
@@ -248,6 +238,8 @@ func (p *embedder) processLogs(ctx context.Context, in plog.Logs) (plog.Logs, er
 func (p *embedder) copyRecord(lr, out plog.LogRecord) {
 	if p.cfg.Logs.KeepAttributes {
 		lr.CopyTo(out)
+		// Only this processor says which hashes a template replaces.
+		out.Attributes().Remove(vecattr.TemplateReplaces)
 		return
 	}
 	out.SetTimestamp(lr.Timestamp())
@@ -506,11 +498,14 @@ func (r *rootCopy) detach() *rootCopy {
 
 // maxSessions is the model's session bound: negative (off) without a
 // session attribute.
-func maxSessions(t TracesConfig) int {
+// modelConfig is the anomaly model's part of the traces settings; without a
+// session attribute there are no sessions to follow.
+func modelConfig(t TracesConfig) tracesummary.ModelConfig {
+	m := t.ModelConfig
 	if t.SessionAttribute == "" {
-		return -1
+		m.MaxSessions = -1
 	}
-	return t.MaxSessions
+	return m
 }
 
 // spanOf is the part of a span the summary needs; sessionAttr names the

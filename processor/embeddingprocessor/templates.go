@@ -25,7 +25,7 @@ type templates struct {
 
 	// Reported once per sync: evictions and dropped aliases since the last
 	// report, so that reaching a bound is said, not hidden.
-	evictsSeen, droppedSeen uint64
+	evictsSeen, droppedSeen, overflowSeen uint64
 }
 
 func newTemplates(cfg TemplatesConfig, logger *zap.Logger) *templates {
@@ -33,17 +33,9 @@ func newTemplates(cfg TemplatesConfig, logger *zap.Logger) *templates {
 		MaxTemplates: cfg.MaxTemplates,
 		MaxValues:    cfg.MaxValues,
 		Similarity:   cfg.Similarity,
+		NewTemplates: cfg.NewTemplates,
+		RefillEvery:  cfg.RefillEvery,
 	})}
-}
-
-// add templates one body and hands any hashes the template replaces to the
-// store.
-func (t *templates) add(body string) logtemplate.Match {
-	r := t.miner.Add(body)
-	if t.store != nil && len(r.Replaces) > 0 {
-		t.store.Alias(r.Replaces, r.Hash)
-	}
-	return r
 }
 
 // start opens the store and learns the stored templates. ClickHouse being
@@ -98,6 +90,11 @@ func (t *templates) sync(ctx context.Context, first bool) {
 			t.droppedSeen = d
 		}
 	}
+	if o := t.miner.Stats().Overflow; o > t.overflowSeen {
+		t.logger.Warn("Lines like no other arrived faster than the budget of new templates: they are stored under the overflow template until one like them comes again (a flood of unique messages, or ids as whole messages?)",
+			zap.Uint64("lines", o-t.overflowSeen), zap.String("template", logtemplate.OverflowTemplate))
+		t.overflowSeen = o
+	}
 	if e := t.miner.Evictions(); e > t.evictsSeen {
 		t.logger.Warn("Template store full: least recently matched templates evicted (raise logs.templates.max_templates if these are not floods of unique lines)",
 			zap.Uint64("evicted", e-t.evictsSeen), zap.Int("max_templates", t.cfg.MaxTemplates))
@@ -114,6 +111,9 @@ func (t *templates) shutdown(ctx context.Context) error {
 	t.stop = nil
 	if t.store == nil {
 		return nil
+	}
+	for _, a := range t.miner.Aliases() {
+		t.store.Alias(a.Old, a.Canonical)
 	}
 	if _, err := t.store.Flush(ctx); err != nil {
 		t.logger.Warn("Could not write the last template aliases; they are found again at the next start", zap.Error(err))

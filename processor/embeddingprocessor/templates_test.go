@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/logtemplate"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/vecattr"
@@ -38,7 +39,7 @@ func errorLogs(bodies ...string) plog.Logs {
 func TestLogsTemplatesSurviveRestartAndAliasesAreStored(t *testing.T) {
 	ctx := context.Background()
 	db := "embedding_templates"
-	ex := schema.EngineExecutor{Engine: chdbtest.Engine(t)}
+	ex := chdb.Executor{Engine: chdbtest.Engine(t)}
 	_, err := schema.Apply(ctx, ex, schema.Options{Database: db, Dims: 8})
 	require.NoError(t, err)
 	require.NoError(t, ex.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.log_templates (template_hash, template, service_name, severity_text, first_seen, embedding) VALUES
@@ -72,6 +73,17 @@ func TestLogsTemplatesSurviveRestartAndAliasesAreStored(t *testing.T) {
 	assert.Equal(t, "lease on shard alpha lost to a newer owner", tpl(1))
 	assert.Equal(t, "lease on shard <*> lost to a newer owner", tpl(4), "a fourth word is a value")
 
+	// The re-pointing rides on the record (the exporter stores it with
+	// the occurrences), and the miner's shutdown writes it too.
+	v, ok := recs.At(4).Attributes().Get(vecattr.TemplateReplaces)
+	require.True(t, ok, "the first record of the wide template carries the hashes it replaces")
+	_, olds, err := vecattr.DecodeReplaces(v.Bytes().AsRaw())
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []uint64{logtemplate.HashTemplate(tpl(1)), logtemplate.HashTemplate(tpl(2)), logtemplate.HashTemplate(tpl(3))}, olds)
+	for i := 0; i < 4; i++ {
+		_, ok := recs.At(i).Attributes().Get(vecattr.TemplateReplaces)
+		assert.False(t, ok, "record %d's template replaces nothing", i)
+	}
 	got, err := ex.QueryStrings(ctx, fmt.Sprintf("SELECT toString(canonical_hash) FROM %s.log_template_canonical ORDER BY template_hash", db))
 	require.NoError(t, err)
 	want := fmt.Sprint(logtemplate.HashTemplate("lease on shard <*> lost to a newer owner"))

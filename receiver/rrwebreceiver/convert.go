@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/rrweb"
 )
 
 // sessionCounters numbers the events (rr-web.event) and log records

@@ -7,7 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
-	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/rrweb"
 )
 
 // FuzzDecodeBatch feeds arbitrary bodies to the /rrweb decoder: it must

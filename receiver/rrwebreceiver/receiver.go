@@ -27,7 +27,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/rrweb"
 )
 
 // Paths the receiver serves.

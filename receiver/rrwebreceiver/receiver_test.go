@@ -30,8 +30,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/rrweb"
 	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/internal/metadata"
-	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
 )
 
 const testOrigin = "http://127.0.0.1:8080"

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/otlpcapture"
+	"github.com/otelcol-agentic/otelcol-agentic/tests/otlpcapture"
 )
 
 const (

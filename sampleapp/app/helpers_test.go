@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/otlpcapture"
+	"github.com/otelcol-agentic/otelcol-agentic/tests/otlpcapture"
 )
 
 // forbidden are words no telemetry may contain: the analysis has to find

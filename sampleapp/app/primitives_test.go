@@ -12,7 +12,7 @@ import (
 
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/otlpcapture"
+	"github.com/otelcol-agentic/otelcol-agentic/tests/otlpcapture"
 )
 
 func TestAdminAPI(t *testing.T) {

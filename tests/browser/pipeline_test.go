@@ -29,6 +29,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelcol-agentic/otelcol-agentic/exporter/clickhousevectorexporter"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
@@ -60,7 +61,7 @@ func startPipeline(tb testing.TB, db string, batch bool, corsOrigins ...string) 
 	tb.Helper()
 	ctx := context.Background()
 	ch := chdbtest.HTTP(tb)
-	_, err := schema.Apply(ctx, schema.EngineExecutor{Engine: chdbtest.Engine(tb)}, schema.Options{Database: db})
+	_, err := schema.Apply(ctx, chdb.Executor{Engine: chdbtest.Engine(tb)}, schema.Options{Database: db})
 	require.NoError(tb, err)
 
 	hf := clickhouseexporter.NewFactory()

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -39,7 +40,7 @@ func startServer(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := schema.Apply(ctx, schema.EngineExecutor{Engine: chdbtest.Engine(t)}, schema.Options{Database: database, Dims: 384}); err != nil {
+	if _, err := schema.Apply(ctx, chdb.Executor{Engine: chdbtest.Engine(t)}, schema.Options{Database: database, Dims: 384}); err != nil {
 		t.Fatalf("apply schema migrations: %v", err)
 	}
 	return chdbtest.HTTP(t).URL

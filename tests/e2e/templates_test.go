@@ -53,3 +53,33 @@ func TestCollectorTemplatesSurviveRestart(t *testing.T) {
 	assert.Equal(t, "5", got, "four occurrences before the restart, one after, all under the wider template")
 	col.Stop(t)
 }
+
+// A template's re-pointing is stored with the occurrences, not held in
+// memory until a sync: the collector killed (SIGKILL) right after storing
+// the line that widened a template leaves every occurrence resolving to
+// the wide template, and after a restart new lines get it at once.
+func TestCollectorKilledKeepsTemplateAliases(t *testing.T) {
+	dir := t.TempDir()
+	noSync := "processors::embedding::logs::templates::store::sync_interval=1h"
+	col := StartCollector(t, dir, noSync)
+	PostLogs(t, col.OTLPHTTP, shardErrors("alpha", "beta", "gamma"))
+	col.Eventually(t, "SELECT count() FROM logs_with_embeddings", func(s string) bool { return s == "3" })
+	PostLogs(t, col.OTLPHTTP, shardErrors("delta", "alpha"))
+	col.Eventually(t, "SELECT count() FROM logs_with_embeddings", func(s string) bool { return s == "5" })
+	wide := logtemplate.HashTemplate("lease on shard <*> lost to a newer owner")
+	resolved := fmt.Sprintf(`SELECT count() FROM logs_with_embeddings AS o
+		LEFT JOIN log_template_canonical AS a USING (template_hash)
+		WHERE if(a.canonical_hash = 0, o.template_hash, a.canonical_hash) = %d`, wide)
+	got, err := col.Query(t.Context(), resolved)
+	require.NoError(t, err)
+	assert.Equal(t, "5", got, "stored with the occurrences, before any sync")
+	col.Kill(t)
+
+	col = StartCollector(t, dir, noSync)
+	PostLogs(t, col.OTLPHTTP, shardErrors("epsilon"))
+	col.Eventually(t, "SELECT count() FROM logs_with_embeddings", func(s string) bool { return s == "6" })
+	got, err = col.Query(t.Context(), resolved)
+	require.NoError(t, err)
+	assert.Equal(t, "6", got, "the restarted collector learned the wide template")
+	col.Stop(t)
+}

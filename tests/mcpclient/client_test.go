@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/chdb"
 	"github.com/otelcol-agentic/otelcol-agentic/internal/chdbtest"
 	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
@@ -49,7 +50,7 @@ func TestTypeScriptSDKClient(t *testing.T) {
 	}
 	ctx := context.Background()
 	srv := chdbtest.HTTP(t)
-	_, err := schema.Apply(ctx, schema.EngineExecutor{Engine: chdbtest.Engine(t)}, schema.Options{Database: "agentic_otel", Dims: 384})
+	_, err := schema.Apply(ctx, chdb.Executor{Engine: chdbtest.Engine(t)}, schema.Options{Database: "agentic_otel", Dims: 384})
 	require.NoError(t, err)
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)

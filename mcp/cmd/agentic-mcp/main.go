@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/loopback"
 	"github.com/otelcol-agentic/otelcol-agentic/mcp"
 )
 
@@ -31,6 +32,9 @@ func main() {
 type options struct {
 	httpAddr, token, collectorConfig, logLevel string
 	cfg                                        mcp.Config
+	// embedderSet: the embedder's provider, model or dims came from flags,
+	// so the tables are not asked for them.
+	embedderSet bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -53,7 +57,7 @@ overridden by the flags below. Default: the collector's embedded engine on 127.0
 	d := o.cfg
 	fs.StringVar(&o.httpAddr, "http", "", "serve streamable HTTP on this address (path /mcp) instead of stdio, e.g. 127.0.0.1:8090")
 	fs.StringVar(&o.token, "token", "", "bearer token clients must send over --http (default $CLICKHOUSE_MCP_AUTH_TOKEN); required beyond loopback")
-	fs.StringVar(&o.collectorConfig, "collector-config", os.Getenv("OTELCOL_AGENTIC_CONFIG"), "read the embedder from this collector config (processors.embedding.embedder), e.g. otelcol-config.yaml")
+	fs.StringVar(&o.collectorConfig, "collector-config", "", "deprecated and ignored: the embedder's model and dimension are read from the tables the collector wrote")
 	fs.StringVar(&o.logLevel, "log-level", "info", "stderr log level: debug, info, warn, error")
 	host := fs.String("clickhouse-host", "", "ClickHouse host (CLICKHOUSE_HOST)")
 	port := fs.Int("clickhouse-port", 0, "ClickHouse HTTP port (CLICKHOUSE_PORT; 8123, or 8443 when secure)")
@@ -78,13 +82,6 @@ overridden by the flags below. Default: the collector's embedded engine on 127.0
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	if o.collectorConfig != "" {
-		e, err := mcp.LoadCollectorEmbedder(o.collectorConfig, o.cfg.Embedder)
-		if err != nil {
-			return o, err
-		}
-		o.cfg.Embedder = e
-	}
 	if err := o.cfg.ApplyEnv(os.LookupEnv); err != nil {
 		return o, err
 	}
@@ -107,6 +104,8 @@ overridden by the flags below. Default: the collector's embedded engine on 127.0
 	if set["clickhouse-database"] {
 		ch.Database = *database
 	}
+	// What is not set here is read from the tables at start (fromTables).
+	o.embedderSet = set["embedder-provider"] || set["embedder-model"] || set["embedder-dims"]
 	e := &o.cfg.Embedder
 	if set["embedder-provider"] {
 		e.Provider = *provider
@@ -143,12 +142,26 @@ func run(args []string, stderr io.Writer) error {
 	}
 	// stdout belongs to the protocol in stdio mode: logs go to stderr.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if o.httpAddr != "" && !mcp.IsLoopback(o.httpAddr) && o.token == "" {
+	if o.httpAddr != "" && !loopback.Addr(o.httpAddr) && o.token == "" {
 		return fmt.Errorf("--http %s accepts clients beyond this machine: set a bearer token with --token or CLICKHOUSE_MCP_AUTH_TOKEN, or bind to 127.0.0.1", o.httpAddr)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.collectorConfig != "" {
+		logger.Warn("--collector-config is deprecated and ignored: the embedder's model and dimension are read from the tables the collector wrote; for an OpenAI-compatible model set --embedder-base-url and --embedder-api-key-env")
+	}
+	if !o.embedderSet {
+		readCtx, cancel := context.WithTimeout(ctx, o.cfg.ClickHouse.ConnectTimeout+15*time.Second)
+		e, err := mcp.EmbedderFromTables(readCtx, o.cfg)
+		cancel()
+		if err != nil {
+			// The start check below names the fix (start the collector, set
+			// the database).
+			logger.Debug("could not read the embedder from the tables", "error", err)
+		}
+		o.cfg.Embedder = e
+	}
 	srv, err := mcp.New(o.cfg, mcp.WithLogger(logger))
 	if err != nil {
 		return err

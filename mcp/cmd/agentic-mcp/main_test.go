@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ func TestFlagsOverEnvOverDefaults(t *testing.T) {
 	t.Setenv("CLICKHOUSE_PASSWORD", "pw")
 	t.Setenv("CLICKHOUSE_MCP_AUTH_TOKEN", "tok")
 	o, err := parseFlags([]string{"--clickhouse-database", "otel2", "--max-rows", "200", "--max-execution-time", "10s",
-		"--collector-config", filepath.Join("..", "..", "..", "otelcol-config.yaml"), "--embedder-dims", "384"}, io.Discard)
+		"--embedder-dims", "384"}, io.Discard)
 	require.NoError(t, err)
 	ch := o.cfg.ClickHouse
 	assert.Equal(t, "ch.example.com:8443", ch.Addr())

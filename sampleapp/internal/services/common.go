@@ -24,6 +24,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/clip"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/internal/telemetry"
 )
@@ -382,16 +383,7 @@ func newID(prefix string) string {
 }
 
 // truncate keeps user text in log lines bounded.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && cut < len(s) && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func truncate(s string, n int) string { return clip.Marked(s, n) }
 
 // cardLast4 is all of a card number that may appear in logs.
 func cardLast4(n string) string {

@@ -1,7 +1,7 @@
 // Package occenc is the compact binary form in which the clickhouse_vector
 // exporter's persistent queue holds error occurrences:
 //
-//	version byte (2)
+//	version byte (3)
 //	uvarint n, then per occurrence:
 //	  int64 unix nanos, uint64 template hash (little endian),
 //	  uvarint indexes into the string table of severity, service,
@@ -9,6 +9,8 @@
 //	  length + bytes)
 //	the string table: uvarint count, each uvarint length + bytes
 //	uvarint vectors, each: uint64 hash, uvarint dims, dims float32s
+//	uvarint re-pointings, each: uint64 hash, int64 unix nanos, uvarint n,
+//	  n uint64 hashes it replaces
 //	uvarint length + opaque trailer bytes (0: none)
 //
 // Severities, services, templates and models repeat within a batch, so each
@@ -36,9 +38,14 @@ type Row struct {
 	Body, Template, Model              string
 	Hash                               uint64
 	Vec                                []float32 // the template's vector, shared by its rows; nil when unknown
+	// Replaces are the hashes the template had before it generalised, as
+	// of ReplacedAt (when the embedding processor templated the line);
+	// shared by the template's rows; nil when none rode with the batch.
+	Replaces   []uint64
+	ReplacedAt time.Time
 }
 
-const version = 2
+const version = 3
 
 // ErrDamaged is returned for input that is truncated or inconsistent.
 var ErrDamaged = errors.New("encoded occurrences are truncated or damaged")
@@ -75,8 +82,12 @@ func Append(b []byte, rows []Row, trailer []byte) []byte {
 	b = append(b, version)
 	b = binary.AppendUvarint(b, uint64(len(rows)))
 	vecs := map[uint64][]float32{}
+	reps := map[uint64]*Row{}
 	for i := range rows {
 		o := &rows[i]
+		if o.Replaces != nil {
+			reps[o.Hash] = o
+		}
 		b = binary.LittleEndian.AppendUint64(b, uint64(o.TS.UnixNano()))
 		b = binary.LittleEndian.AppendUint64(b, o.Hash)
 		b = binary.AppendUvarint(b, index(0, o.Severity))
@@ -104,6 +115,15 @@ func Append(b []byte, rows []Row, trailer []byte) []byte {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
 		}
 	}
+	b = binary.AppendUvarint(b, uint64(len(reps)))
+	for h, o := range reps {
+		b = binary.LittleEndian.AppendUint64(b, h)
+		b = binary.LittleEndian.AppendUint64(b, uint64(o.ReplacedAt.UnixNano()))
+		b = binary.AppendUvarint(b, uint64(len(o.Replaces)))
+		for _, r := range o.Replaces {
+			b = binary.LittleEndian.AppendUint64(b, r)
+		}
+	}
 	b = binary.AppendUvarint(b, uint64(len(trailer)))
 	return append(b, trailer...)
 }
@@ -117,8 +137,8 @@ func Decode(buf []byte) (rows []Row, trailer []byte, err error) {
 	if d.err != nil {
 		return nil, nil, d.err
 	}
-	if v != version && v != 1 {
-		return nil, nil, fmt.Errorf("encoded occurrences have version %d; this build reads 1 and %d", v, version)
+	if v < 1 || v > version {
+		return nil, nil, fmt.Errorf("encoded occurrences have version %d; this build reads 1 to %d", v, version)
 	}
 	// Fixed bytes, string-table indexes and in-place lengths at least.
 	minRow := 16 + 4 + 3
@@ -159,6 +179,21 @@ func Decode(buf []byte) (rows []Row, trailer []byte, err error) {
 		}
 		vecs[h] = v
 	}
+	type replaced struct {
+		at   time.Time
+		olds []uint64
+	}
+	reps := map[uint64]replaced{}
+	if v >= 3 {
+		for range d.count(17) {
+			h, at := d.uint64(), d.uint64()
+			olds := make([]uint64, d.count(8))
+			for k := range olds {
+				olds[k] = d.uint64()
+			}
+			reps[h] = replaced{time.Unix(0, int64(at)).UTC(), olds}
+		}
+	}
 	trailer = d.bytes()
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("encoded occurrences have %d bytes after their end", len(d.b))
@@ -185,6 +220,9 @@ func Decode(buf []byte) (rows []Row, trailer []byte, err error) {
 		}
 		o.Severity, o.Service, o.Template, o.Model = table[x[2]], table[x[3]], table[x[4]], table[x[5]]
 		o.Vec = vecs[o.Hash]
+		if r, ok := reps[o.Hash]; ok {
+			o.Replaces, o.ReplacedAt = r.olds, r.at
+		}
 	}
 	return rows, trailer, nil
 }

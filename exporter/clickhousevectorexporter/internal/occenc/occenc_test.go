@@ -13,6 +13,7 @@ import (
 
 func sampleRows(n int) []Row {
 	vecs := [][]float32{{0.6, 0.8, 0}, {0, -1, 0}}
+	replaces := []uint64{7, 1 << 63, 9}
 	rows := make([]Row, n)
 	base := time.Date(2026, 11, 27, 21, 0, 0, 123456789, time.UTC)
 	for i := range rows {
@@ -27,6 +28,9 @@ func sampleRows(n int) []Row {
 			Model:    "hash-v3-384",
 			Hash:     uint64(i%2 + 1),
 			Vec:      vecs[i%2],
+		}
+		if i%2 == 1 {
+			rows[i].Replaces, rows[i].ReplacedAt = replaces, base.Add(time.Second)
 		}
 	}
 	return rows
@@ -46,6 +50,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	assert.Less(t, len(b), naive*2/3, "%d bytes against %d written row by row", len(b), naive)
 	assert.Same(t, &got[0].Vec[0], &got[2].Vec[0], "a template's rows share its vector")
+	assert.Same(t, &got[1].Replaces[0], &got[3].Replaces[0], "a template's rows share its re-pointing")
 
 	empty, trailer, err := Decode(Append(nil, nil, nil))
 	require.NoError(t, err)
@@ -62,8 +67,8 @@ func TestDecodeRejectsDamagedInput(t *testing.T) {
 	}
 	_, _, err := Decode(append(b, 0))
 	assert.ErrorContains(t, err, "after their end")
-	_, _, err = Decode(append([]byte{3}, b[1:]...))
-	assert.ErrorContains(t, err, "version 3; this build reads 1 and 2")
+	_, _, err = Decode(append([]byte{4}, b[1:]...))
+	assert.ErrorContains(t, err, "version 4; this build reads 1 to 3")
 	// A string index past the table.
 	bad := Append(nil, []Row{{Body: "x"}}, nil)
 	bad[1+1+16] = 5
@@ -75,9 +80,28 @@ func TestDecodeRejectsDamagedInput(t *testing.T) {
 	assert.ErrorIs(t, err, ErrDamaged)
 }
 
-// A queue written by a build of version 1 is read after an upgrade.
+// Queues written by builds of versions 1 and 2 are read after an upgrade;
+// version 2 is version 3 without the re-pointings.
+func TestDecodeVersion2(t *testing.T) {
+	rows := sampleRows(20)
+	for i := range rows {
+		rows[i].Replaces, rows[i].ReplacedAt = nil, time.Time{}
+	}
+	b := Append(nil, rows, []byte("t"))
+	require.Equal(t, []byte{0, 1, 't'}, b[len(b)-3:], "no re-pointings, then the trailer")
+	v2 := append([]byte{2}, b[1:len(b)-3]...)
+	v2 = append(v2, 1, 't')
+	got, trailer, err := Decode(v2)
+	require.NoError(t, err)
+	assert.Equal(t, rows, got)
+	assert.Equal(t, "t", string(trailer))
+}
+
 func TestDecodeVersion1(t *testing.T) {
 	rows := sampleRows(20)
+	for i := range rows {
+		rows[i].Replaces, rows[i].ReplacedAt = nil, time.Time{}
+	}
 	got, trailer, err := Decode(appendV1(nil, rows, []byte("t")))
 	require.NoError(t, err)
 	assert.Equal(t, rows, got)
@@ -154,6 +178,8 @@ func FuzzDecode(f *testing.F) {
 			require.Equal(t, rows[i].Template, again[i].Template)
 			require.Equal(t, rows[i].TS.UnixNano(), again[i].TS.UnixNano())
 			require.Equal(t, rows[i].Vec, again[i].Vec)
+			require.Equal(t, rows[i].Replaces, again[i].Replaces)
+			require.Equal(t, rows[i].ReplacedAt.UnixNano(), again[i].ReplacedAt.UnixNano())
 		}
 	})
 }

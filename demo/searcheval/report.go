@@ -52,6 +52,6 @@ func (r *Report) Markdown() string {
 	b.WriteString("\nP@1: the first hit is a right answer. P@5: right answers among the first five over min(5, right answers stored). " +
 		"MRR: 1/rank of the first right answer within k = 10. " +
 		"Every query is asked as an agent asks it (k = 10, the tool's default cut-off: confident hits, or the best five flagged low-confidence), so the scores are of the answers a user gets; " +
-		"queries and labels: internal/searcheval/testdata/queries.yaml. Error-class precision@10: hits whose message leads with the pasted message's error class, as make eval's similar-error score counts.\n")
+		"queries and labels: demo/searcheval/testdata/queries.yaml. Error-class precision@10: hits whose message leads with the pasted message's error class, as make eval's similar-error score counts.\n")
 	return b.String()
 }

@@ -3,7 +3,7 @@
 // them: the attribute names of session logs, splitting large events into
 // chunks and putting them back together, scrubbing typed text out of input
 // events, and classifying events. It has no collector types.
-package rrweb // import "github.com/otelcol-agentic/otelcol-agentic/receiver/rrwebreceiver/rrweb"
+package rrweb // import "github.com/otelcol-agentic/otelcol-agentic/internal/rrweb"
 
 import (
 	"bytes"

@@ -17,7 +17,7 @@ import (
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/otlpcapture"
+	"github.com/otelcol-agentic/otelcol-agentic/tests/otlpcapture"
 )
 
 // TestRegenerateShopCorpus rewrites testdata/shop_errors.tsv from a run of
