@@ -17,8 +17,8 @@ import (
 	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
-	"github.com/otelcol-agentic/otelcol-agentic/tests/otlpcapture"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/web"
+	"github.com/otelcol-agentic/otelcol-agentic/tests/otlpcapture"
 )
 
 // browserShop starts an in-process shop whose pages record sessions (rrweb
