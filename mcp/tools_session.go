@@ -40,6 +40,22 @@ type SessionImpact struct {
 // maxImpactTraces bounds the trace ids one impact query looks up.
 const maxImpactTraces = 2000
 
+// plainIDs keeps the ids made of letters, digits and . _ : - (trace ids,
+// UUIDs): session and trace ids come from browsers, and the array query
+// parameters these tools send them in carry nothing else safely. An id with
+// other characters cannot be one of ours; it is left out of the lookup.
+func plainIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && len(id) <= 128 && strings.IndexFunc(id, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == ':' || r == '-')
+		}) < 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // traceSessions maps traces to the sessions they belong to.
 type traceSessions struct {
 	of       map[string]string // trace id -> session id
@@ -49,7 +65,7 @@ type traceSessions struct {
 // sessionsTouched finds the sessions of traceIDs, whose spans started
 // within [from, to], and returns their impact and the trace -> session map.
 func (s *Server) sessionsTouched(ctx context.Context, traceIDs []string, from, to time.Time) (SessionImpact, traceSessions, error) {
-	ids := slices.Compact(slices.Sorted(slices.Values(traceIDs)))
+	ids := slices.Compact(slices.Sorted(slices.Values(plainIDs(traceIDs))))
 	if len(ids) > maxImpactTraces {
 		ids = ids[:maxImpactTraces]
 	}
@@ -338,6 +354,7 @@ func (s *Server) sessionStory(ctx context.Context, sid, service string, traceIDs
 // rum.sessionId.
 func (s *Server) browserErrors(ctx context.Context, sids []string, from, to time.Time) (map[string][]StoryError, error) {
 	out := map[string][]StoryError{}
+	sids = plainIDs(sids)
 	if len(sids) == 0 {
 		return out, nil
 	}
@@ -371,14 +388,14 @@ type entrySpan struct {
 // outside the browser services, failed when its status is an error or its
 // HTTP status 400 or more.
 func (s *Server) entrySpans(ctx context.Context, traceIDs, browsers []string, from, to time.Time) ([]entrySpan, error) {
-	if len(traceIDs) == 0 {
+	ids := slices.Compact(slices.Sorted(slices.Values(plainIDs(traceIDs))))
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	ids := slices.Compact(slices.Sorted(slices.Values(traceIDs)))
 	if len(ids) > maxImpactTraces {
 		ids = ids[:maxImpactTraces]
 	}
-	q := params{}.strings("ids", ids).strings("browsers", browsers).time("from", from).time("to", to)
+	q := params{}.strings("ids", ids).strings("browsers", plainIDs(browsers)).time("from", from).time("to", to)
 	var rows []struct {
 		TraceID string    `ch:"TraceId"`
 		At      time.Time `ch:"t"`

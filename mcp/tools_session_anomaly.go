@@ -124,7 +124,7 @@ func (s *Server) detectSessionAnomalies(ctx context.Context, _ *sdk.CallToolRequ
 		At   time.Time `ch:"Timestamp"`
 		Node int64     `ch:"node"`
 	}
-	cp := params{}.strings("sids", sids).time("from", w.Start.Add(-time.Hour)).time("to", w.End.Add(time.Hour))
+	cp := params{}.strings("sids", plainIDs(sids)).time("from", w.Start.Add(-time.Hour)).time("to", w.End.Add(time.Hour))
 	if err := s.db.selectInto(ctx, &clicks, `SELECT SessionId, Timestamp, JSONExtractInt(EventData, 'data', 'id') AS node
 		FROM session_replay_events
 		WHERE SessionId IN {sids:Array(String)} AND Timestamp >= {from:DateTime64(9)} AND Timestamp <= {to:DateTime64(9)}

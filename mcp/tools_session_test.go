@@ -115,3 +115,8 @@ func TestScoreSession(t *testing.T) {
 	assert.Zero(t, c.Score)
 	assert.Empty(t, c.Kinds)
 }
+
+func TestPlainIDs(t *testing.T) {
+	assert.Equal(t, []string{"4bf92f3577b34da6a3ce929d0e0e4736", "9a25b5af-2728-48a8-8800-c2298339a1f6", "sess-7f3a"},
+		plainIDs([]string{"4bf92f3577b34da6a3ce929d0e0e4736", "' OR 1=1 --", "9a25b5af-2728-48a8-8800-c2298339a1f6", "", "a\\b", "sess-7f3a"}))
+}
