@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otelcol-agentic/otelcol-agentic/loadgen/replay"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 )
 
@@ -24,6 +25,17 @@ import (
 var defaultConfig []byte
 
 func main() {
+	// loadgen record / loadgen replay: see loadgen/replay.
+	if len(os.Args) > 1 && (os.Args[1] == "record" || os.Args[1] == "replay") {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := map[string]func(context.Context, []string) error{"record": replay.Record, "replay": replay.ReplayMain}[os.Args[1]](ctx, os.Args[2:])
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen "+os.Args[1]+":", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := realMain(); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)

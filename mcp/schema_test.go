@@ -46,8 +46,8 @@ func TestToolSchemaSnapshot(t *testing.T) {
 		assert.NotNil(t, tl.OutputSchema, tl.Name)
 		assert.Less(t, len(tl.Description), 800, tl.Name)
 	}
-	assert.Equal(t, []string{ToolAnalyzeRootCause, ToolDescribeTable, ToolDetectAnomalousTraces, ToolDetectSessionAnomalies, ToolErrorSummary, ToolEstimateQuery,
-		ToolFindSimilarErrors, ToolGetSession, ToolGetTrace, ToolListTables, ToolMatchErrorPatterns, ToolRunSelectQuery}, names)
+	assert.Equal(t, []string{ToolAnalyzeRootCause, ToolCompareAttributes, ToolCompareWindows, ToolDescribeTable, ToolDetectAnomalousTraces, ToolDetectSessionAnomalies, ToolErrorSummary, ToolEstimateQuery,
+		ToolFindSimilarErrors, ToolGetSession, ToolGetTrace, ToolListIncidents, ToolListTables, ToolMatchErrorPatterns, ToolRunSelectQuery}, names)
 }
 
 func TestNullArgumentsAndUnknownFieldsAreSafe(t *testing.T) {

@@ -24,6 +24,9 @@ const (
 	ToolGetTrace              = "get_trace"
 	ToolGetSession            = "get_session"
 	ToolAnalyzeRootCause      = "analyze_root_cause"
+	ToolCompareWindows        = "compare_windows"
+	ToolCompareAttributes     = "compare_attributes"
+	ToolListIncidents         = "list_incidents"
 )
 
 // readOnly are the annotations of every tool: ClickHouse runs each of
@@ -42,12 +45,32 @@ func (s *Server) addTools() {
 		Annotations: readOnly("Analyze root cause", remoteEmbedder),
 		Description: "Start here when asked why errors or latency rose (\"payment errors spiked in the last hour — why?\"). " +
 			"Ranks candidate root causes for a service or the whole system over a window: service, operation and kind " +
-			"(db_pool_exhaustion, dependency_timeout, memory_leak, race_condition, dependency_unavailable, …), each with evidence — " +
-			"when it started, error/latency change against the preceding baseline, how the failure propagates from the deepest failing span to the symptom, " +
-			"pool and heap metrics, and matching known incidents with their resolution. Deterministic, from telemetry only. " +
+			"(db_pool_exhaustion, dependency_timeout, latency, deploy_regression, memory_leak, race_condition, …) scored by what changed against the " +
+			"preceding baseline (error rate by Fisher's test, durations by Mann-Whitney U; chronic errors rank low), each with evidence — onset, " +
+			"propagation from the deepest failing span, pool and heap metrics, the version change, known incidents — citing compare_windows and compare_attributes. " +
 			"Then verify with get_trace on an example trace id.",
 	}, s.analyzeRootCause, func(sc *jsonschema.Schema) {
 		intRange(sc, "k", 1, 10, 5)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolCompareWindows,
+		Annotations: readOnly("Compare windows", false),
+		Description: "What changed between a window and the period just before it: error templates that are new, spiking or vanished, and operations " +
+			"(service, span name) that are new, vanished, failing more, slower (Mann-Whitney U on durations) or busier/quieter, each with counts, " +
+			"rates, p-value and example traces. Flags are tested so that a window where nothing changed flags nothing 99% of the time. " +
+			"Use it to see what is different now; then compare_attributes for which segment is hit.",
+	}, s.compareWindowsTool, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 50, 10)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolCompareAttributes,
+		Annotations: readOnly("Compare attributes of bad and good traces", false),
+		Description: "Which attribute values (service.version, region, customer tier, browser, any resource or span attribute) are over-represented " +
+			"among the window's bad traces (failed, slower than the baseline's p95, or either) against the good ones, with counts, shares, " +
+			"effect size and Fisher's exact p-value. Use it to find the deploy, segment or dependency a fault is confined to.",
+	}, s.compareAttributesTool, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 50, 10)
+		sc.Properties["bad"].Enum = []any{BadErrors, BadSlow, BadEither}
 	})
 	add(s, &sdk.Tool{
 		Name:        ToolErrorSummary,
@@ -84,6 +107,16 @@ func (s *Server) addTools() {
 			"with span sequence, duration, error count and anomaly type. Use it to scan for unusual behaviour (\"is anything abnormal right now?\"); then get_trace on the top ones.",
 	}, s.detectAnomalousTraces, func(sc *jsonschema.Schema) {
 		intRange(sc, "k", 1, 100, 20)
+	})
+	add(s, &sdk.Tool{
+		Name:        ToolListIncidents,
+		Annotations: readOnly("List incidents", false),
+		Description: "Groups the window's flagged (anomalous) traces into a handful of incidents: traces that deviate at the same span " +
+			"(the deepest failing one, or the one a slow trace waited on) in the same way, close in time. Each with trace and error counts, " +
+			"first/last seen, entry operations, services, sessions, typical span sequence and example traces. " +
+			"Use it for \"what is wrong right now?\" instead of reading traces one by one; then analyze_root_cause or get_trace.",
+	}, s.listIncidents, func(sc *jsonschema.Schema) {
+		intRange(sc, "k", 1, 20, 5)
 	})
 	add(s, &sdk.Tool{
 		Name:        ToolGetTrace,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -27,8 +28,11 @@ type AnalyzeRootCauseOutput struct {
 	Service    string      `json:"service,omitempty"`
 	Symptom    Symptom     `json:"symptom"`
 	Candidates []RootCause `json:"candidates"`
-	NextSteps  []string    `json:"next_steps"`
-	Notice     string      `json:"notice,omitempty"`
+	// WhatChanged is compare_windows and compare_attributes over the same
+	// window and baseline: the evidence the candidates cite.
+	WhatChanged WhatChanged `json:"what_changed"`
+	NextSteps   []string    `json:"next_steps"`
+	Notice      string      `json:"notice,omitempty"`
 }
 
 // Symptom is what failed in the window.
@@ -48,6 +52,19 @@ type RootCause struct {
 	// Sessions are the user sessions among the failing traces through the
 	// candidate's service.
 	Sessions *SessionImpact `json:"sessions,omitempty"`
+	// Cites are the entries of what_changed that bear on this candidate.
+	Cites []string `json:"cites"`
+}
+
+// WhatChanged is the significant part of compare_windows and
+// compare_attributes.
+type WhatChanged struct {
+	NewTemplates     []TemplateChange  `json:"new_error_templates"`
+	SpikingTemplates []TemplateChange  `json:"spiking_error_templates"`
+	FailingOps       []OperationChange `json:"error_rate_up"`
+	SlowerOps        []OperationChange `json:"slower"`
+	Segments         []AttributeDelta  `json:"bad_trace_attributes"`
+	FalseAlarmRate   float64           `json:"false_alarm_rate"`
 }
 
 // Pattern distances for root-cause candidates: close matches by text
@@ -86,11 +103,24 @@ func (s *Server) analyzeRootCause(ctx context.Context, _ *sdk.CallToolRequest, i
 	base := timeWindow{Start: w.Start.Add(-baseLen), End: w.Start}
 	out.Window, out.Baseline, out.Service = w.out(), base.out(), in.Service
 	k := clampInt(in.K, 5, 1, 10)
+	// What changed (compare_windows, compare_attributes, deploys) is read
+	// while the failing traces are.
+	var changed rca.Input
+	var changes WhatChanged
+	var changeErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { changes, changeErr = s.whatChanged(ctx, w, base, in.Service, &changed) })
 	input, err := s.rcaInput(ctx, w, base, in.Service)
+	wg.Wait()
 	if err != nil {
 		return nil, out, err
 	}
+	if changeErr != nil {
+		return nil, out, changeErr
+	}
 	input.MaxCandidates = k
+	input.Changes, input.Deploys = changed.Changes, changed.Deploys
+	out.WhatChanged = changes
 	cands := rca.Analyze(input)
 
 	out.Symptom = Symptom{FailingTraces: input.FailingTotal, FailingTracesBaseline: input.BaseFailing, Sampled: countTraces(input.FailingSpans)}
@@ -102,7 +132,7 @@ func (s *Server) analyzeRootCause(ctx context.Context, _ *sdk.CallToolRequest, i
 		input.FailingTotal, scope, input.BaseFailing, changeText(input.BaseFailing, input.FailingTotal))
 
 	for _, c := range cands {
-		rc := RootCause{Candidate: c, KnownPatterns: []PatternMatch{}}
+		rc := RootCause{Candidate: c, KnownPatterns: []PatternMatch{}, Cites: cite(c, changes)}
 		seen := map[string]bool{}
 		for _, m := range c.Evidence.Messages[:min(2, len(c.Evidence.Messages))] {
 			// The vector ranking alone, as the rules below are written for

@@ -301,6 +301,9 @@ type DetectAnomalousTracesOutput struct {
 	Anomalous uint64           `json:"anomalous_in_window"`
 	ByType    map[string]int64 `json:"anomalous_by_type,omitempty"`
 	Top       []AnomalousTrace `json:"top"`
+	// Incidents group the window's flagged traces (list_incidents, for
+	// windows up to 24h); each trace of Top names its incident.
+	Incidents []Incident `json:"incidents,omitempty"`
 	// Sessions are the user sessions the flagged traces of top touched.
 	Sessions *SessionImpact `json:"sessions,omitempty"`
 	Notice   string         `json:"notice,omitempty"`
@@ -320,38 +323,14 @@ type AnomalousTrace struct {
 	IsAnomaly        bool      `json:"is_anomaly"`
 	AnomalyType      string    `json:"anomaly_type,omitempty"`
 	CentroidDistance float64   `json:"centroid_distance"`
+	Incident         string    `json:"incident,omitempty"`
 	// SessionID is the user session the trace belongs to, if any.
 	SessionID string `json:"session_id,omitempty"`
 }
 
-// anomalousTracesSQL is schema's anomaly_detection query with an end bound,
-// a service filter (any hop of the span sequence) and a bounded centroid
-// sample.
-const anomalousTracesSQL = `WITH (
-    SELECT avgForEach(embedding) FROM (
-        SELECT embedding FROM traces_with_embeddings
-        WHERE is_anomaly = 0 AND Timestamp >= {baseline_since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
-        LIMIT 20000)
-) AS centroid
-SELECT TraceId, Timestamp, ServiceName, root_operation, span_sequence, total_duration, span_count,
-       error_count, anomaly_score, is_anomaly, anomaly_type,
-       if(empty(centroid), 0, cosineDistance(embedding, centroid)) AS centroid_distance
-FROM (` + fullestTraceRows + `)
-WHERE ({only_anomalous:UInt8} = 0 OR is_anomaly = 1)
-ORDER BY anomaly_score DESC, centroid_distance DESC, TraceId
-LIMIT {k:UInt32}`
-
-// fullestTraceRows is traces_with_embeddings in the window, one row per
-// trace: a trace whose spans arrived in parts may also have a row of its
-// first part, and the row of the whole trace has the most spans; a trace
-// whose session turned out abnormal later has a revised row as full,
-// flagged, which is the one that counts.
-const fullestTraceRows = `SELECT * FROM traces_with_embeddings
-    WHERE Timestamp >= {since:DateTime64(9)} AND Timestamp < {until:DateTime64(9)}
-      AND ({service:String} = '' OR ServiceName = {service:String}
-           OR has(arrayMap(x -> splitByChar(' ', x)[1], splitByString(' -> ', span_sequence)), {service:String}))
-    ORDER BY TraceId, span_count DESC, is_anomaly DESC
-    LIMIT 1 BY TraceId`
+// allRows is the largest k: the anomaly query with it returns every trace
+// of the window, for counting.
+const allRows = "18446744073709551615"
 
 func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolRequest, in DetectAnomalousTracesInput) (*sdk.CallToolResult, DetectAnomalousTracesOutput, error) {
 	var out DetectAnomalousTracesOutput
@@ -364,21 +343,12 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 	baseline := w.Start.Add(-max(w.End.Sub(w.Start)*4, time.Hour))
 	p := params{}.time("since", w.Start).time("until", w.End).time("baseline_since", baseline).
 		str("service", in.Service).int("k", k).int("only_anomalous", boolInt(in.OnlyAnomalous))
-	var rows []struct {
-		TraceID   string    `ch:"TraceId"`
-		Timestamp time.Time `ch:"Timestamp"`
-		Service   string    `ch:"ServiceName"`
-		RootOp    string    `ch:"root_operation"`
-		Sequence  string    `ch:"span_sequence"`
-		Duration  int64     `ch:"total_duration"`
-		Spans     uint32    `ch:"span_count"`
-		Errors    uint32    `ch:"error_count"`
-		Score     float32   `ch:"anomaly_score"`
-		IsAnomaly uint8     `ch:"is_anomaly"`
-		Type      string    `ch:"anomaly_type"`
-		Centroid  float64   `ch:"centroid_distance"`
+	var rows []anomalyRow
+	anomalySQL, err := schema.Query("anomaly_detection")
+	if err != nil {
+		return nil, out, err
 	}
-	if err := s.db.selectInto(ctx, &rows, anomalousTracesSQL, p); err != nil {
+	if err := s.db.selectInto(ctx, &rows, anomalySQL, p); err != nil {
 		return nil, out, err
 	}
 	for _, r := range rows {
@@ -398,8 +368,13 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 		N    uint64 `ch:"n"`
 		A    uint64 `ch:"a"`
 	}
-	if err := s.db.selectInto(ctx, &counts, `SELECT anomaly_type, count() AS n, countIf(is_anomaly = 1) AS a FROM (`+fullestTraceRows+`)
-		GROUP BY anomaly_type`, p); err != nil {
+	all := params{}
+	for k, v := range p {
+		all[k] = v
+	}
+	all["k"], all["only_anomalous"] = allRows, "0"
+	if err := s.db.selectInto(ctx, &counts, `SELECT anomaly_type, count() AS n, countIf(is_anomaly = 1) AS a FROM (`+anomalySQL+`)
+		GROUP BY anomaly_type`, all); err != nil {
 		return nil, out, err
 	}
 	for _, c := range counts {
@@ -414,6 +389,16 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 	}
 	if out.Traces == 0 {
 		out.Notice = "no traces in the window: the traces/vector pipeline may not have run, or widen the window"
+	}
+	if out.Anomalous > 0 && w.End.Sub(w.Start) <= 24*time.Hour {
+		inc, of, err := s.incidents(ctx, w, in.Service, 5)
+		if err != nil {
+			return nil, out, err
+		}
+		out.Incidents = inc.Incidents
+		for i := range out.Top {
+			out.Top[i].Incident = of[out.Top[i].TraceID]
+		}
 	}
 	return nil, out, nil
 }

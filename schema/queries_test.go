@@ -142,12 +142,20 @@ func TestNamedQueriesRun(t *testing.T) {
 	require.Len(t, rows, 1)
 	assert.Contains(t, rows[0], "connection refused")
 
-	rows = run("anomaly_detection", map[string]string{"since": since, "baseline_since": since, "k": "10"})
+	until := "2100-01-01 00:00:00"
+	rows = run("anomaly_detection", map[string]string{"since": since, "until": until, "baseline_since": since, "service": "", "only_anomalous": "0", "k": "10"})
 	require.Len(t, rows, 2, "one row per trace: %v", rows)
 	assert.True(t, strings.HasPrefix(rows[0], "x1\t"), "highest score first: %s", rows[0])
 	assert.Contains(t, rows[0], "retry_storm")
 	assert.True(t, strings.HasPrefix(rows[1], "n1\t"))
 	assert.NotContains(t, rows[1], "unusual_sequence", "the whole trace's row, not its first part's")
+	rows = run("anomaly_detection", map[string]string{"since": since, "until": until, "baseline_since": since, "service": "", "only_anomalous": "1", "k": "10"})
+	require.Len(t, rows, 1, "flagged only")
+	assert.True(t, strings.HasPrefix(rows[0], "x1\t"))
+	rows = run("anomaly_detection", map[string]string{"since": since, "until": until, "baseline_since": since, "service": "b", "only_anomalous": "0", "k": "10"})
+	assert.Len(t, rows, 2, "service b is a hop of both sequences")
+	rows = run("anomaly_detection", map[string]string{"since": since, "until": until, "baseline_since": since, "service": "nowhere", "only_anomalous": "0", "k": "10"})
+	assert.Empty(t, rows)
 
 	patterns := map[string]string{"embedding": vec(8, 0), "k": "3", "max_distance": "0.25",
 		"terms": "[['exhaustion']]", "groups": "[0]", "weights": "[1]", "idf": "[1]", "probe": "['exhaustion']", "avg_len": "5",
@@ -164,7 +172,7 @@ func TestNamedQueriesRun(t *testing.T) {
 	assert.Equal(t, "1", f[9], "far from the query")
 	assert.Equal(t, "0", f[12], "and without its words")
 
-	assert.ElementsMatch(t, []string{"anomaly_detection", "pattern_matching", "similar_error_occurrences", "similar_error_search", "similar_error_templates"}, schema.QueryNames())
+	assert.ElementsMatch(t, []string{"anomaly_detection", "compare_attributes", "compare_windows_spans", "compare_windows_templates", "pattern_matching", "similar_error_occurrences", "similar_error_search", "similar_error_templates"}, schema.QueryNames())
 }
 
 func TestPatternCatalogue(t *testing.T) {

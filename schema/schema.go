@@ -30,10 +30,21 @@ const DefaultDatabase = "agentic_otel"
 
 // Options shape the rendered DDL.
 type Options struct {
-	Database string        // default DefaultDatabase
-	Dims     int           // vector dimension, default 384
-	Cluster  string        // ON CLUSTER name; tables become Replicated* when set
-	TTL      time.Duration // data retention; 0 keeps data forever
+	Database string // default DefaultDatabase
+	Dims     int    // vector dimension, default 384
+	Cluster  string // ON CLUSTER name; tables become Replicated* when set
+	// Sharded (with Cluster) renders each table as <name>_local, Replicated
+	// on every shard, behind a Distributed table of the name the queries
+	// read (see cluster.go).
+	Sharded bool
+	TTL     time.Duration // retention of every expiring table; 0 keeps data forever
+	// Retention sets the retention per class of table; zero classes take TTL.
+	Retention Retention
+	// OwnsRetention makes Apply set the TTLs even when TTL and Retention are
+	// zero (removing them). Without it a zero retention leaves the tables'
+	// TTLs as they are, so that a writer that also applies the migrations
+	// (the clickhouse_vector exporter) does not undo the store owner's.
+	OwnsRetention bool
 }
 
 // Executor runs statements; both the embedded engine and clickhouse-go fit.
@@ -101,6 +112,15 @@ func (d templateData) OnCluster() string {
 	return "ON CLUSTER " + quoteIdent(d.opts.Cluster)
 }
 
+// storageName is the name of the table that stores a table's rows: the
+// table itself, or <table>_local behind a Distributed table when sharded.
+func (d templateData) storageName(table string) string {
+	if d.opts.Cluster != "" && d.opts.Sharded {
+		return table + localSuffix
+	}
+	return table
+}
+
 // Engine renders a table engine, Replicated when a cluster is configured.
 // The optional argument names a MergeTree variant, e.g. "ReplacingMergeTree(v)".
 func (d templateData) Engine(table string, variant ...string) string {
@@ -128,20 +148,12 @@ func (d templateData) Terms(expr string) string { return search.TermsSQL(expr) }
 // with.
 func (d templateData) TypeTerms(expr string) string { return search.TypeTermsSQL(expr) }
 
-// TTL renders a TTL clause over a DateTime expression, or nothing.
-func (d templateData) TTL(expr string) string {
-	ttl := d.opts.TTL
-	switch {
-	case ttl <= 0:
-		return ""
-	case ttl%(24*time.Hour) == 0:
-		return fmt.Sprintf("TTL %s + toIntervalDay(%d)", expr, ttl/(24*time.Hour))
-	case ttl%time.Hour == 0:
-		return fmt.Sprintf("TTL %s + toIntervalHour(%d)", expr, ttl/time.Hour)
-	default:
-		return fmt.Sprintf("TTL %s + toIntervalMinute(%d)", expr, max(1, ttl/time.Minute))
-	}
-}
+// TTL renders nothing: a table's retention is not part of its CREATE
+// statement but set after the migrations by ApplyRetention (retention.go),
+// the one place that knows each table's, so that a change of configuration
+// reaches the tables that exist. The hook stays in the migrations that
+// named it, which are not rewritten once released.
+func (d templateData) TTL(string) string { return "" }
 
 // Render returns a migration's statements with options applied.
 func Render(m Migration, opts Options) ([]string, error) {
@@ -154,7 +166,19 @@ func Render(m Migration, opts Options) ([]string, error) {
 	if err := t.Execute(&b, templateData{opts}); err != nil {
 		return nil, fmt.Errorf("render migration %04d_%s: %w", m.Version, m.Name, err)
 	}
-	return splitStatements(b.String()), nil
+	stmts := splitStatements(b.String())
+	if opts.Cluster == "" || !opts.Sharded {
+		return stmts, nil
+	}
+	var out []string
+	for _, s := range stmts {
+		sharded, err := templateData{opts}.shard(s)
+		if err != nil {
+			return nil, fmt.Errorf("render migration %04d_%s for a sharded cluster: %w", m.Version, m.Name, err)
+		}
+		out = append(out, sharded...)
+	}
+	return out, nil
 }
 
 // splitStatements splits on semicolons that end a line; the migrations are
@@ -177,8 +201,9 @@ func splitStatements(sql string) []string {
 	return out
 }
 
-// Apply creates the database and runs every migration not yet recorded in
-// <db>.schema_migrations. Each statement is idempotent (IF NOT EXISTS), so a
+// Apply creates the database, runs every migration not yet recorded in
+// <db>.schema_migrations and then gives each table the retention opts ask
+// for (ApplyRetention; with a zero retention only when opts.OwnsRetention). Each statement is idempotent (IF NOT EXISTS), so a
 // run interrupted half-way is simply repeated.
 func Apply(ctx context.Context, ex Executor, opts Options) ([]int, error) {
 	opts = opts.withDefaults()
@@ -223,6 +248,11 @@ func Apply(ctx context.Context, ex Executor, opts Options) ([]int, error) {
 			return applied, fmt.Errorf("record migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		applied = append(applied, m.Version)
+	}
+	if opts.OwnsRetention || opts.TTL != 0 || opts.Retention != (Retention{}) {
+		if _, err := ApplyRetention(ctx, ex, opts); err != nil {
+			return applied, err
+		}
 	}
 	return applied, nil
 }

@@ -43,12 +43,19 @@ type Config struct {
 	// (one shard, any number of replicas); empty for a single server,
 	// ClickHouse Cloud or the embedded engine. (Formerly cluster.)
 	ClusterName string `mapstructure:"cluster_name"`
+	// Sharded (with ClusterName) renders each table as <name>_local on
+	// every shard behind a Distributed table of its name, sharded by the
+	// key chosen for the tools' queries (schema/cluster.go).
+	Sharded bool `mapstructure:"sharded"`
 	// TLS configures https endpoints (CA, client certificate, server name);
 	// the default verifies the server against the system's roots.
 	TLS configtls.ClientConfig `mapstructure:"tls"`
 	// TTL is the data retention of the tables the schema creates; 0 keeps
 	// data forever.
 	TTL time.Duration `mapstructure:"ttl"`
+	// Retention overrides TTL per class of table (raw, vectors, rollups,
+	// sessions), as the chdb extension's schema.retention does.
+	Retention schema.Retention `mapstructure:"retention"`
 	// PatternMatchDistance is the largest cosine distance at which an
 	// incoming error counts as an occurrence of a known error pattern.
 	PatternMatchDistance float64 `mapstructure:"pattern_match_distance"`
@@ -156,6 +163,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.TTL < 0 {
 		errs = append(errs, errors.New("ttl must not be negative"))
+	}
+	if cfg.Sharded && cfg.ClusterName == "" {
+		errs = append(errs, errors.New("sharded needs cluster_name: name the cluster (remote_servers) the Distributed tables spread over"))
+	}
+	if err := cfg.Retention.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.StatsFlushInterval < 0 {
 		errs = append(errs, errors.New("stats_flush_interval must not be negative"))

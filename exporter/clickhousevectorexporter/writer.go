@@ -95,8 +95,13 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 		}
 		opts.TLS = tlsCfg
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, w.cfg.DialTimeout)
-	defer cancel()
+	// The dial timeout bounds each ping, not the migrations between them
+	// (which on a busy machine take longer than a connection should).
+	ping := func(conn driver.Conn) error {
+		pingCtx, cancel := context.WithTimeout(ctx, w.cfg.DialTimeout)
+		defer cancel()
+		return conn.Ping(pingCtx)
+	}
 	if w.cfg.CreateSchema {
 		// The database may not exist yet: create the schema through a
 		// connection that names none.
@@ -106,11 +111,11 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 		if err != nil {
 			return fmt.Errorf("open ClickHouse at %s: %w", u.Host, err)
 		}
-		if err := conn.Ping(pingCtx); err != nil {
+		if err := ping(conn); err != nil {
 			_ = conn.Close()
 			return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running?)", u.Host, err)
 		}
-		_, err = schema.Apply(ctx, executor(conn), schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.ClusterName, TTL: w.cfg.TTL})
+		_, err = schema.Apply(ctx, executor(conn), schema.Options{Database: w.db, Dims: w.dims(), Cluster: w.cfg.ClusterName, Sharded: w.cfg.Sharded, TTL: w.cfg.TTL, Retention: w.cfg.Retention})
 		_ = conn.Close()
 		if err != nil {
 			return fmt.Errorf("create the vector tables: %w", err)
@@ -121,7 +126,7 @@ func (w *writer) start(ctx context.Context, _ component.Host) error {
 		return fmt.Errorf("open ClickHouse at %s: %w", u.Host, err)
 	}
 	w.conn = conn
-	if err := conn.Ping(pingCtx); err != nil {
+	if err := ping(conn); err != nil {
 		return fmt.Errorf("reach ClickHouse at %s: %w (is the chdb extension or the server running? does database %s exist?)", u.Host, err, w.db)
 	}
 	ex := executor(conn)

@@ -82,6 +82,10 @@ type SchemaConfig struct {
 	Dims int `mapstructure:"dims"`
 	// TTL is how long data is kept; 0 keeps it forever.
 	TTL time.Duration `mapstructure:"ttl"`
+	// Retention overrides TTL per class of table (raw, vectors, rollups,
+	// sessions); templates and error patterns are kept. Applied at every
+	// start, to existing tables too.
+	Retention schema.Retention `mapstructure:"retention"`
 }
 
 func createDefaultConfig() *Config {
@@ -145,6 +149,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Schema.Dims <= 0 || cfg.Schema.Dims > 4096 {
 		errs = append(errs, fmt.Errorf("schema.dims must be between 1 and 4096, got %d", cfg.Schema.Dims))
+	}
+	if cfg.Schema.TTL < 0 {
+		errs = append(errs, fmt.Errorf("schema.ttl must not be negative (0 keeps data forever), got %s", cfg.Schema.TTL))
+	}
+	if err := cfg.Schema.Retention.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("schema.%w", err))
 	}
 	if cfg.Schema.Database == "" {
 		errs = append(errs, errors.New("schema.database must be set"))

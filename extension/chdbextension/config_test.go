@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/otelcol-agentic/otelcol-agentic/extension/chdbextension/internal/metadata"
+	"github.com/otelcol-agentic/otelcol-agentic/schema"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -42,7 +43,8 @@ func TestLoadConfig(t *testing.T) {
 				MaxMemoryUsage:       2 << 30,
 				MaxBodySize:          1 << 20,
 				MaxConcurrentQueries: 4,
-				Schema:               SchemaConfig{Apply: true, Database: "obs", Dims: 768, TTL: 720 * time.Hour},
+				Schema: SchemaConfig{Apply: true, Database: "obs", Dims: 768, TTL: 720 * time.Hour,
+					Retention: schema.Retention{Raw: 168 * time.Hour, Vectors: 720 * time.Hour}},
 			},
 		},
 		{id: component.NewIDWithName(metadata.Type, "open_no_password"), wantErr: `user "admin" has no password`},
@@ -51,6 +53,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_limit"), wantErr: "users.mcp.limits.max_threads is not a limit"},
 		{id: component.NewIDWithName(metadata.Type, "cors_star"), wantErr: `"*" is not an origin`},
 		{id: component.NewIDWithName(metadata.Type, "bad_dims"), wantErr: "schema.dims must be between 1 and 4096"},
+		{id: component.NewIDWithName(metadata.Type, "bad_retention"), wantErr: "schema.retention.raw must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

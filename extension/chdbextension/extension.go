@@ -78,9 +78,13 @@ func (x *chdbExtension) Start(ctx context.Context, _ component.Host) error {
 	x.engine = eng
 	if x.cfg.Schema.Apply {
 		applied, err := schema.Apply(ctx, chdb.Executor{Engine: eng}, schema.Options{
-			Database: x.cfg.Schema.Database,
-			Dims:     x.cfg.Schema.Dims,
-			TTL:      x.cfg.Schema.TTL,
+			Database:  x.cfg.Schema.Database,
+			Dims:      x.cfg.Schema.Dims,
+			TTL:       x.cfg.Schema.TTL,
+			Retention: x.cfg.Schema.Retention,
+			// The extension owns the embedded store: a retention taken out
+			// of its config is removed from the tables.
+			OwnsRetention: true,
 		})
 		if err != nil {
 			return fmt.Errorf("apply schema migrations: %w", err)

@@ -60,14 +60,14 @@ type serviceMetrics struct {
 	heapKey string
 }
 
-func (sm *serviceMetrics) memoryKind() string {
+func (sm *serviceMetrics) memoryKind() Kind {
 	if sm.heapLeak {
 		return KindMemoryLeak
 	}
 	return KindMemoryPressure
 }
 
-func (sm *serviceMetrics) evidenceFor(kind string) []MetricEvidence {
+func (sm *serviceMetrics) evidenceFor(kind Kind) []MetricEvidence {
 	switch kind {
 	case KindDBPoolExhaustion:
 		return sm.poolEv
@@ -84,7 +84,7 @@ func (sm *serviceMetrics) evidenceFor(kind string) []MetricEvidence {
 	return out
 }
 
-func (sm *serviceMetrics) startedAt(kind string) *time.Time {
+func (sm *serviceMetrics) startedAt(kind Kind) *time.Time {
 	switch kind {
 	case KindDBPoolExhaustion:
 		return sm.poolStart

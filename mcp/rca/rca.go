@@ -16,19 +16,34 @@ import (
 	"time"
 )
 
+// Kind is the vocabulary of root causes: every candidate names one of
+// these, and known patterns are compared with them.
+type Kind string
+
 // Kinds of root cause.
 const (
-	KindDBPoolExhaustion      = "db_pool_exhaustion"
-	KindMemoryLeak            = "memory_leak"
-	KindMemoryPressure        = "memory_pressure"
-	KindRaceCondition         = "race_condition"
-	KindDependencyUnavailable = "dependency_unavailable"
-	KindDependencyTimeout     = "dependency_timeout"
-	KindTimeout               = "timeout"
-	KindCodeError             = "code_error"
-	KindErrorRate             = "error_rate"
-	KindLatency               = "latency"
+	KindDBPoolExhaustion      Kind = "db_pool_exhaustion"
+	KindMemoryLeak            Kind = "memory_leak"
+	KindMemoryPressure        Kind = "memory_pressure"
+	KindRaceCondition         Kind = "race_condition"
+	KindDependencyUnavailable Kind = "dependency_unavailable"
+	KindDependencyTimeout     Kind = "dependency_timeout"
+	KindTimeout               Kind = "timeout"
+	KindCodeError             Kind = "code_error"
+	KindErrorRate             Kind = "error_rate"
+	// KindLatency is a slowdown with no error of its own: the deepest
+	// operation whose durations shifted.
+	KindLatency Kind = "latency"
+	// KindDeployRegression is a fault that began as its service changed
+	// service.version.
+	KindDeployRegression Kind = "deploy_regression"
 )
+
+// Kinds lists the vocabulary.
+func Kinds() []Kind {
+	return []Kind{KindDBPoolExhaustion, KindMemoryLeak, KindMemoryPressure, KindRaceCondition, KindDependencyUnavailable,
+		KindDependencyTimeout, KindTimeout, KindCodeError, KindErrorRate, KindLatency, KindDeployRegression}
+}
 
 // Span is one span of a failing trace.
 type Span struct {
@@ -86,6 +101,12 @@ type Input struct {
 	OpMinutes     []OpMinute
 	Metrics       []MetricPoint
 	MaxCandidates int
+	// Changes are the change tests of each operation against the baseline
+	// (durations by Mann-Whitney U); with them a slowdown is found by test
+	// rather than by a fixed p95 ratio.
+	Changes []OpChange
+	// Deploys are services whose service.version changed in the window.
+	Deploys []Deploy
 }
 
 // Candidate is a ranked possible root cause with its evidence.
@@ -93,7 +114,7 @@ type Candidate struct {
 	Rank       int      `json:"rank"`
 	Service    string   `json:"service"`
 	Operation  string   `json:"operation,omitempty"`
-	Kind       string   `json:"kind"`
+	Kind       Kind     `json:"kind"`
 	Score      float64  `json:"score"`
 	Confidence string   `json:"confidence"`
 	Summary    string   `json:"summary"`
@@ -123,6 +144,18 @@ type Evidence struct {
 	Messages        []Message        `json:"messages,omitempty"`
 	Metrics         []MetricEvidence `json:"metrics,omitempty"`
 	ExampleTraceIDs []string         `json:"example_trace_ids,omitempty"`
+	// ErrorRateP is Fisher's one-sided p-value of the operation's error
+	// rate against the baseline's; Chronic says the errors were already there
+	// at a similar rate, so they are not what changed.
+	ErrorRateP float64 `json:"error_rate_p_value,omitempty"`
+	Chronic    bool    `json:"chronic,omitempty"`
+	// Latency is the duration test of a slowdown.
+	Latency *LatencyShift `json:"latency,omitempty"`
+	// Deploy is the version change of the service at the onset.
+	Deploy *Deploy `json:"deploy,omitempty"`
+	// Mechanism is what the failure looks like when Kind names why (a
+	// deploy regression that times out).
+	Mechanism Kind `json:"mechanism,omitempty"`
 }
 
 // Path is one propagation chain, cause first.
@@ -153,7 +186,7 @@ type key struct{ service, op string }
 
 type cand struct {
 	key
-	kind        string
+	kind        Kind
 	traces      map[string]bool
 	firstError  time.Time
 	messages    map[string]int
@@ -241,10 +274,10 @@ func Analyze(in Input) []Candidate {
 	}
 	// Causes seen only in metrics: a leak or a saturated pool before (or
 	// without) failing requests.
-	have := map[string]map[string]bool{}
+	have := map[string]map[Kind]bool{}
 	for _, c := range out {
 		if have[c.Service] == nil {
-			have[c.Service] = map[string]bool{}
+			have[c.Service] = map[Kind]bool{}
 		}
 		have[c.Service][c.Kind] = true
 	}
@@ -257,7 +290,7 @@ func Analyze(in Input) []Candidate {
 	for _, svc := range sortedKeys(metrics) {
 		ms := metrics[svc]
 		for _, sig := range []struct {
-			kind  string
+			kind  Kind
 			score float64
 		}{{KindDBPoolExhaustion, ms.pool}, {ms.memoryKind(), ms.heap}} {
 			if sig.score < 0.5 || have[svc][sig.kind] {
@@ -278,7 +311,13 @@ func Analyze(in Input) []Candidate {
 			out = append(out, c)
 		}
 	}
-	out = append(out, latencyCandidates(in, ops, cands, metrics, sampled)...)
+	if len(in.Changes) > 0 {
+		out = append(out, shiftCandidates(in, ops, cands, metrics, sampled)...)
+	} else {
+		out = append(out, latencyCandidates(in, ops, cands, metrics, sampled)...)
+	}
+	discountChronic(out, ops)
+	blameDeploys(in, out)
 
 	// Earlier onsets point at causes rather than symptoms.
 	var earliest time.Time
@@ -290,7 +329,7 @@ func Analyze(in Input) []Candidate {
 	span := in.End.Sub(in.Start)
 	for i := range out {
 		c := &out[i]
-		if c.Evidence.StartedAt != nil && span > 0 && c.Score > 0 {
+		if c.Evidence.StartedAt != nil && span > 0 && c.Score > 0 && !c.Evidence.Chronic {
 			lag := c.Evidence.StartedAt.Sub(earliest)
 			c.Score += 0.1 * math.Max(0, 1-float64(lag)/float64(span))
 		}
@@ -303,7 +342,7 @@ func Analyze(in Input) []Candidate {
 		if a.Evidence.DeepestInTraces != b.Evidence.DeepestInTraces {
 			return cmp.Compare(b.Evidence.DeepestInTraces, a.Evidence.DeepestInTraces)
 		}
-		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Operation, b.Operation), strings.Compare(a.Kind, b.Kind))
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Operation, b.Operation), strings.Compare(string(a.Kind), string(b.Kind)))
 	})
 	if len(out) > in.MaxCandidates {
 		out = out[:in.MaxCandidates]
@@ -391,14 +430,14 @@ func (cd *cand) candidate(in Input, sampled int, ops map[key]OpStats, minutes ma
 
 // TextKind names the kind of cause an error text describes, without
 // metrics: for comparing a known pattern with a candidate.
-func TextKind(text string) string {
+func TextKind(text string) Kind {
 	return classify(strings.ToLower(text), nil, false, false)
 }
 
 // SameFamily reports whether two kinds name the same mechanism (a leak is a
 // kind of memory pressure; a timeout of a dependency is a timeout).
-func SameFamily(a, b string) bool {
-	family := func(k string) string {
+func SameFamily(a, b Kind) bool {
+	family := func(k Kind) Kind {
 		switch k {
 		case KindMemoryLeak, KindMemoryPressure:
 			return "memory"
@@ -412,7 +451,7 @@ func SameFamily(a, b string) bool {
 
 // classify names the kind of cause from the messages at it and its
 // service's metrics.
-func classify(text string, sm *serviceMetrics, reassigned, unreachable bool) string {
+func classify(text string, sm *serviceMetrics, reassigned, unreachable bool) Kind {
 	has := func(words ...string) bool {
 		for _, w := range words {
 			if strings.Contains(text, w) {
@@ -469,12 +508,12 @@ func classify(text string, sm *serviceMetrics, reassigned, unreachable bool) str
 // weighed by how often it was seen: a service shedding load for its heap
 // that also timed out on its pool a few times is short of memory, not of
 // connections. Without messages the metrics decide.
-func dominantKind(ms []Message, sm *serviceMetrics, reassigned, unreachable bool) string {
+func dominantKind(ms []Message, sm *serviceMetrics, reassigned, unreachable bool) Kind {
 	if len(ms) == 0 {
 		return classify("", sm, reassigned, unreachable)
 	}
-	weight := map[string]int{}
-	best := ""
+	weight := map[Kind]int{}
+	var best Kind
 	for _, m := range ms {
 		k := classify(strings.ToLower(m.Text), sm, reassigned, unreachable)
 		weight[k] += m.Count
@@ -605,6 +644,16 @@ func summary(c Candidate) string {
 	}
 	if ev.P95Ms > 0 && ev.BaseP95Ms > 0 && ev.P95Ms >= 1.5*ev.BaseP95Ms {
 		parts = append(parts, fmt.Sprintf("p95 %.0fms vs %.0fms", ev.P95Ms, ev.BaseP95Ms))
+	}
+	if l := ev.Latency; l != nil {
+		parts = append(parts, fmt.Sprintf("median %.0fms vs %.0fms in the baseline, a call slower than a baseline call %.0f%% of the time (Mann-Whitney p=%.2g)",
+			l.P50Ms, l.BaseP50Ms, 100*l.SlowerShare, l.PValue))
+	}
+	if ev.Chronic {
+		parts = append(parts, fmt.Sprintf("chronic: the error rate did not rise significantly (p=%.2g), these errors predate the window", ev.ErrorRateP))
+	}
+	if d := ev.Deploy; d != nil {
+		parts = append(parts, fmt.Sprintf("service.version %s → %s at %s", d.From, d.To, d.At.UTC().Format("15:04:05Z")))
 	}
 	if ev.StartedAt != nil {
 		parts = append(parts, "started "+ev.StartedAt.UTC().Format("2006-01-02 15:04:05Z"))

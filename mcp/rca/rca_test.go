@@ -93,7 +93,7 @@ func TestUnansweredCallBlamesThePeer(t *testing.T) {
 func TestUnansweredSlowCallIsATimeout(t *testing.T) {
 	for _, tc := range []struct {
 		msg  string
-		want string
+		want Kind
 	}{
 		{"PaymentTimeoutError: payment gateway authorize timed out after 2004ms", KindDependencyTimeout},
 		{"Post \"http://127.0.0.1:9/v1/authorizations\": context deadline exceeded", KindDependencyTimeout},
@@ -189,7 +189,7 @@ func TestParentCyclesDoNotHang(t *testing.T) {
 }
 
 func TestTextKind(t *testing.T) {
-	for text, want := range map[string]string{
+	for text, want := range map[string]Kind{
 		"InventoryDBError: timed out acquiring connection from pool after 2000ms":                    KindDBPoolExhaustion,
 		"ServiceOverloadedError: shedding request: heap in use 800MiB exceeds limit 768MiB":          KindMemoryPressure,
 		"CartConcurrencyError: version conflict on cart c-1 (expected version 7, found 8)":           KindRaceCondition,
@@ -235,7 +235,7 @@ func TestKindFollowsMostMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		pool, shed int
-		want       string
+		want       Kind
 	}{
 		{"mostly shedding", 3, 40, KindMemoryPressure},
 		{"mostly pool timeouts", 40, 3, KindDBPoolExhaustion},

@@ -13,7 +13,7 @@ func (d *DB) registerMetrics() error {
 	var err error
 	if d.timeouts, err = m.Int64Counter("db.client.connection.timeouts",
 		metric.WithUnit("{timeout}"),
-		metric.WithDescription("Connection acquisitions that timed out or were abandoned.")); err != nil {
+		metric.WithDescription("Connection acquisitions that timed out (not those whose caller gave up first).")); err != nil {
 		return fmt.Errorf("timeouts counter: %w", err)
 	}
 	if d.waitTime, err = m.Float64Histogram("db.client.connection.wait_time",

@@ -108,23 +108,38 @@ func (d *DB) Close() error {
 	return nil
 }
 
-// PoolTimeoutError is returned when no connection became free in time.
+// PoolTimeoutError is returned when no connection became free within the
+// acquisition timeout: the pool is exhausted.
 type PoolTimeoutError struct {
-	Waited   time.Duration
-	InUse    int
-	Max      int
-	Waiting  int64
-	Canceled bool // the caller went away before the acquisition timeout
+	Waited  time.Duration
+	InUse   int
+	Max     int
+	Waiting int64
 }
 
 func (e *PoolTimeoutError) Error() string {
-	if e.Canceled {
-		return fmt.Sprintf("gave up acquiring connection from pool after %dms: request canceled by caller (in_use=%d max=%d waiting=%d)",
-			e.Waited.Milliseconds(), e.InUse, e.Max, e.Waiting)
-	}
 	return fmt.Sprintf("timed out acquiring connection from pool after %dms (in_use=%d max=%d waiting=%d)",
 		e.Waited.Milliseconds(), e.InUse, e.Max, e.Waiting)
 }
+
+// AcquireCanceledError is returned when the caller's own request ended
+// (its deadline passed or it was canceled) while it waited for a
+// connection. It is not a pool timeout: the wait was cut short by whoever
+// called, typically because something before it was slow, and the pool may
+// have been about to answer. It is not counted as one.
+type AcquireCanceledError struct {
+	Waited time.Duration
+	InUse  int
+	Max    int
+	Cause  error // the caller's context error
+}
+
+func (e *AcquireCanceledError) Error() string {
+	return fmt.Sprintf("caller canceled the request after %dms while it waited for a database connection (%d of %d in use): %v",
+		e.Waited.Milliseconds(), e.InUse, e.Max, e.Cause)
+}
+
+func (e *AcquireCanceledError) Unwrap() error { return e.Cause }
 
 // QueryTimeoutError is returned when a statement outlives the statement
 // timeout and SQLite interrupts it.
@@ -155,11 +170,13 @@ func (d *DB) Do(ctx context.Context, op string, fn func(ctx context.Context, c *
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			st := d.db.Stats()
-			d.timeouts.Add(context.WithoutCancel(ctx), 1, metric.WithAttributes(d.poolAttr()))
-			return &PoolTimeoutError{
-				Waited: waited, InUse: st.InUse, Max: st.MaxOpenConnections,
-				Waiting: waiting, Canceled: ctx.Err() != nil,
+			if ctx.Err() != nil {
+				// The caller's request ended first: its wait says nothing
+				// about the pool having run out.
+				return &AcquireCanceledError{Waited: waited, InUse: st.InUse, Max: st.MaxOpenConnections, Cause: ctx.Err()}
 			}
+			d.timeouts.Add(context.WithoutCancel(ctx), 1, metric.WithAttributes(d.poolAttr()))
+			return &PoolTimeoutError{Waited: waited, InUse: st.InUse, Max: st.MaxOpenConnections, Waiting: waiting}
 		}
 		return fmt.Errorf("acquire %s connection: %w", d.opts.Name, err)
 	}

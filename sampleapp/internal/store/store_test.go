@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -73,6 +75,48 @@ func TestPoolTimeoutIsReal(t *testing.T) {
 	}
 	assert.Contains(t, names, "SELECT kv")
 	assert.Contains(t, names, "CREATE")
+}
+
+// A wait the caller cut short (its deadline before the pool's) is told as
+// what it was, not as pool exhaustion, and is not counted as a pool
+// timeout: a slow dependency upstream must not look like a full pool here.
+func TestCallerCanceledWaitIsNotAPoolTimeout(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	d, err := Open(context.Background(), Options{
+		Service: "svc", Name: "test", Path: filepath.Join(t.TempDir(), "t.db"), MaxOpenConns: 1,
+		AcquireTimeout: 5 * time.Second, QueryTimeout: time.Second,
+		Tracer: trace.NewTracerProvider().Tracer("test"), Meter: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter("test"),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, d.Close()) })
+	release := d.Pin(1)
+	require.Eventually(t, func() bool { st, _ := d.Stats(); return st.InUse == 1 }, 5*time.Second, 5*time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = d.Do(ctx, "read", func(ctx context.Context, c *Conn) error { return nil })
+	var ce *AcquireCanceledError
+	require.ErrorAs(t, err, &ce)
+	var pe *PoolTimeoutError
+	assert.False(t, errors.As(err, &pe))
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotContains(t, err.Error(), "pool")
+	assert.Contains(t, err.Error(), "caller canceled")
+
+	release()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "db.client.connection.timeouts" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				assert.Zero(t, dp.Value, "not a pool timeout")
+			}
+		}
+	}
 }
 
 func TestQueryTimeout(t *testing.T) {
