@@ -54,6 +54,9 @@ func realMain() error {
 		groundTruth = flag.String("ground-truth", "", "ground-truth JSON-lines file (default from config)")
 		scenarios   = flag.String("scenarios", "", `comma-separated scenarios to run ("none" for traffic only; default all in the config)`)
 		scale       = flag.Float64("trigger-scale", 0, "multiply every trigger_rate (default from config)")
+		firstFault  = flag.Duration("first-fault", 0, "open a paced fault window this long after the start, 0 = none (default from config: faults.first)")
+		faultEvery  = flag.Duration("fault-every", 0, "then a paced fault window every so often, start to start (default from config: faults.every)")
+		browsers    = flag.Int("browsers", 0, "headless Chromium browsers running journeys at once, 0 = none (default from config: 2)")
 		logLevel    = flag.String("log-level", "info", "stderr log level: debug, info, warn, error")
 	)
 	flag.Parse()
@@ -94,6 +97,15 @@ func realMain() error {
 	if set["ground-truth"] {
 		cfg.GroundTruth = *groundTruth
 	}
+	if set["first-fault"] {
+		cfg.Faults.First = run.Duration(*firstFault)
+	}
+	if set["fault-every"] {
+		cfg.Faults.Every = run.Duration(*faultEvery)
+	}
+	if set["browsers"] {
+		cfg.Browsers = *browsers
+	}
 	if set["trigger-scale"] {
 		cfg.Faults.TriggerScale = *scale
 	}
@@ -106,7 +118,7 @@ func realMain() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	slog.Info("loadgen starting", "target", cfg.Target, "rate", cfg.Rate, "duration", time.Duration(cfg.Duration),
-		"concurrency", cfg.Concurrency, "seed", cfg.Seed, "ground_truth", cfg.GroundTruth)
+		"concurrency", cfg.Concurrency, "browsers", cfg.Browsers, "seed", cfg.Seed, "ground_truth", cfg.GroundTruth)
 	_, err = run.Run(ctx, cfg, os.Stdout)
 	return err
 }

@@ -46,7 +46,7 @@ func TestToolSchemaSnapshot(t *testing.T) {
 		assert.NotNil(t, tl.OutputSchema, tl.Name)
 		assert.Less(t, len(tl.Description), 800, tl.Name)
 	}
-	assert.Equal(t, []string{ToolAnalyzeRootCause, ToolCompareAttributes, ToolCompareWindows, ToolDescribeTable, ToolDetectAnomalousTraces, ToolErrorSummary, ToolEstimateQuery,
+	assert.Equal(t, []string{ToolAnalyzeRootCause, ToolCompareAttributes, ToolCompareWindows, ToolDescribeTable, ToolDetectAnomalousTraces, ToolDetectSessionAnomalies, ToolErrorSummary, ToolEstimateQuery,
 		ToolFindSimilarErrors, ToolGetSession, ToolGetTrace, ToolListIncidents, ToolListTables, ToolMatchErrorPatterns, ToolRunSelectQuery}, names)
 }
 

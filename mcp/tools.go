@@ -129,9 +129,11 @@ func (s *Server) addTools() {
 	add(s, &sdk.Tool{
 		Name:        ToolGetSession,
 		Annotations: readOnly("Get browser session", false),
-		Description: "The browser session (otel_sessions) that produced a trace — user agent, pages, errors, its other traces — and where its session replay is " +
-			"(hyperdx_sessions, by rum.sessionId). Use it to see what the user did around a failing request.",
+		Description: "The browser session (otel_sessions) that produced a trace, and the user's story: pages in order, clicks and rage clicks, errors the page showed, " +
+			"failed requests with their backend trace ids; and where its replay is (a HyperDX link; hyperdx_sessions by rum.sessionId). " +
+			"Use it to see what the user did around a failing request.",
 	}, s.getSession, nil)
+	s.addSessionAnomalyTool()
 	add(s, &sdk.Tool{
 		Name:        ToolListTables,
 		Annotations: readOnly("List tables", false),

@@ -41,12 +41,17 @@ type Symptom struct {
 	FailingTracesBaseline uint64 `json:"failing_traces_baseline"`
 	Sampled               int    `json:"failing_traces_sampled"`
 	Description           string `json:"description"`
+	// Sessions are the user sessions the sampled failing traces touched.
+	Sessions *SessionImpact `json:"sessions,omitempty"`
 }
 
 // RootCause is a ranked candidate with the known patterns it matches.
 type RootCause struct {
 	rca.Candidate
 	KnownPatterns []PatternMatch `json:"known_patterns"`
+	// Sessions are the user sessions among the failing traces through the
+	// candidate's service.
+	Sessions *SessionImpact `json:"sessions,omitempty"`
 	// Cites are the entries of what_changed that bear on this candidate.
 	Cites []string `json:"cites"`
 }
@@ -163,6 +168,9 @@ func (s *Server) analyzeRootCause(ctx context.Context, _ *sdk.CallToolRequest, i
 		out.Candidates = append(out.Candidates, rc)
 	}
 	out.Candidates = orEmpty(out.Candidates)
+	if err := s.rcaSessions(ctx, &out, input.FailingSpans, w); err != nil {
+		return nil, out, err
+	}
 	out.NextSteps = nextSteps(out)
 	if len(out.Candidates) == 0 {
 		out.Notice = "no failing traces, latency shifts or pool/heap anomalies in the window" + ifThen(in.Service != "", " for "+in.Service) +

@@ -253,6 +253,7 @@ type GetSessionInput struct {
 // GetSessionOutput is the session and where its replay is.
 type GetSessionOutput struct {
 	Session *SessionInfo  `json:"session,omitempty"`
+	Story   *SessionStory `json:"story,omitempty"`
 	Replay  ReplayPointer `json:"replay"`
 	Notice  string        `json:"notice,omitempty"`
 }
@@ -296,7 +297,9 @@ type ReplayPointer struct {
 	LastEvent    *time.Time `json:"last_event,omitempty"`
 	ReplayEvents uint64     `json:"session_replay_events"`
 	HowToWatch   string     `json:"how_to_watch"`
-	Query        string     `json:"query,omitempty"`
+	// HyperDXURL opens the replay in HyperDX's Client Sessions page.
+	HyperDXURL string `json:"hyperdx_url,omitempty"`
+	Query      string `json:"query,omitempty"`
 }
 
 func (s *Server) getSession(ctx context.Context, _ *sdk.CallToolRequest, in GetSessionInput) (*sdk.CallToolResult, GetSessionOutput, error) {
@@ -346,8 +349,11 @@ func (s *Server) getSession(ctx context.Context, _ *sdk.CallToolRequest, in GetS
 		return nil, out, err
 	}
 	var from, to time.Time
+	var traceIDs []string
+	var browser string
 	if len(rows) == 1 {
 		r := rows[0]
+		traceIDs, browser = r.TraceIDs, r.Service
 		sid = r.SessionID
 		si := &SessionInfo{SessionID: r.SessionID, UserID: r.UserID, Service: r.Service, Start: r.Start.UTC(), End: r.End.UTC(),
 			DurationMs: r.Duration, UserAgent: r.UserAgent, Browser: r.Browser, OS: r.OS, DeviceType: r.DeviceType,
@@ -414,11 +420,19 @@ func (s *Server) getSession(ctx context.Context, _ *sdk.CallToolRequest, in GetS
 	}
 	if out.Replay.Available {
 		out.Replay.HowToWatch = "In HyperDX open Client Sessions and search rum.sessionId:" + sid + "; the rrweb events replay from hyperdx_sessions in order."
+		if out.Replay.FirstEvent != nil {
+			out.Replay.HyperDXURL = hyperdxReplayURL(sid, *out.Replay.FirstEvent, *out.Replay.LastEvent)
+		}
 		out.Replay.Query = fmt.Sprintf("SELECT Body, LogAttributes['rr-web.chunk'], LogAttributes['rr-web.total-chunks'] FROM %s.hyperdx_sessions WHERE ResourceAttributes['rum.sessionId'] = '%s' ORDER BY TimestampTime, Timestamp",
 			s.cfg.ClickHouse.Database, strings.ReplaceAll(strings.ReplaceAll(sid, `\`, `\\`), "'", `\'`))
 	} else {
 		out.Replay.HowToWatch = "no replay events were recorded for this session"
 	}
+	story, err := s.sessionStory(ctx, sid, browser, traceIDs, from, to)
+	if err != nil {
+		return nil, out, err
+	}
+	out.Story = story
 	if out.Session == nil {
 		out.Notice = "the session has no otel_sessions row yet (sessions are rolled up as replay events arrive); the replay pointer is from hyperdx_sessions"
 	}

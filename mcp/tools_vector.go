@@ -304,7 +304,9 @@ type DetectAnomalousTracesOutput struct {
 	// Incidents group the window's flagged traces (list_incidents, for
 	// windows up to 24h); each trace of Top names its incident.
 	Incidents []Incident `json:"incidents,omitempty"`
-	Notice    string     `json:"notice,omitempty"`
+	// Sessions are the user sessions the flagged traces of top touched.
+	Sessions *SessionImpact `json:"sessions,omitempty"`
+	Notice   string         `json:"notice,omitempty"`
 }
 
 // AnomalousTrace is one trace's summary and scores.
@@ -322,6 +324,8 @@ type AnomalousTrace struct {
 	AnomalyType      string    `json:"anomaly_type,omitempty"`
 	CentroidDistance float64   `json:"centroid_distance"`
 	Incident         string    `json:"incident,omitempty"`
+	// SessionID is the user session the trace belongs to, if any.
+	SessionID string `json:"session_id,omitempty"`
 }
 
 // allRows is the largest k: the anomaly query with it returns every trace
@@ -356,6 +360,9 @@ func (s *Server) detectAnomalousTraces(ctx context.Context, _ *sdk.CallToolReque
 		})
 	}
 	out.Top = orEmpty(out.Top)
+	if err := s.anomalySessions(ctx, &out, w); err != nil {
+		return nil, out, err
+	}
 	var counts []struct {
 		Type string `ch:"anomaly_type"`
 		N    uint64 `ch:"n"`

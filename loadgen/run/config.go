@@ -15,7 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 )
 
 // Journey categories.
@@ -46,6 +46,10 @@ type Config struct {
 	Patterns  map[string]map[string]int `yaml:"patterns"`
 	Faults    FaultSettings             `yaml:"faults"`
 	Scenarios []Scenario                `yaml:"scenarios"`
+	// Browsers is how many headless Chromium browsers run journeys at once,
+	// besides the HTTP journeys (0: none); Browser configures them.
+	Browsers int             `yaml:"browsers"`
+	Browser  BrowserSettings `yaml:"browser"`
 }
 
 // Range is a [min, max] duration range.
@@ -68,6 +72,13 @@ type FaultSettings struct {
 	Cooldown Duration `yaml:"cooldown"`
 	// TriggerScale multiplies every trigger_rate (demos use > 1).
 	TriggerScale float64 `yaml:"trigger_scale"`
+	// First opens a paced window this long after the start (0: none); Every
+	// then opens one every so often, start to start (0: only the first).
+	// The scenarios take turns in a seeded order. Paced windows come on top
+	// of the random ones of trigger_rate; when one is due while another
+	// window is open or cooling down, it waits for it.
+	First Duration `yaml:"first"`
+	Every Duration `yaml:"every"`
 }
 
 // Scenario is a fault scenario: a named composition of primitives with the
@@ -89,8 +100,8 @@ type Scenario struct {
 	// Affects lists the services whose requests count as touched by the
 	// window; default: the root-cause service and the services the
 	// primitives target.
-	Affects []string      `yaml:"affects"`
-	Inject  []faults.Spec `yaml:"inject"`
+	Affects []string        `yaml:"affects"`
+	Inject  []faultapi.Spec `yaml:"inject"`
 }
 
 // FixedWindow is a window at a fixed offset from the run start.
@@ -165,6 +176,7 @@ func Defaults() Config {
 			Cooldown:     Duration(30 * time.Second),
 			TriggerScale: 1,
 		},
+		Browser: defaultBrowserSettings(),
 	}
 }
 
@@ -279,8 +291,15 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.Browser.validate(c.Browsers)...)
 	if c.Faults.Tick <= 0 {
 		errs = append(errs, errors.New("faults.tick must be positive"))
+	}
+	if c.Faults.First < 0 || c.Faults.Every < 0 {
+		errs = append(errs, errors.New("faults.first and faults.every must not be negative"))
+	}
+	if c.Faults.Every > 0 && c.Faults.First == 0 {
+		errs = append(errs, errors.New("faults.every needs faults.first: the time of the first paced window"))
 	}
 	if c.Faults.TriggerScale < 0 {
 		errs = append(errs, errors.New("faults.trigger_scale must not be negative"))

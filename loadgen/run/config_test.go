@@ -29,6 +29,47 @@ func TestDefaultConfig(t *testing.T) {
 	assert.InDelta(t, 0.05, float64(cfg.Scenarios[0].TriggerRate), 1e-9)
 	assert.Equal(t, 60*time.Second, cfg.Scenarios[0].Window.D())
 	assert.Equal(t, "http://127.0.0.1:8085", cfg.AdminURL(), "the shop's admin port, not its frontend")
+	assert.Equal(t, 2, cfg.Browsers)
+	assert.Equal(t, 768, cfg.Browser.MaxRSSMiB)
+	assert.Equal(t, 3*time.Minute, cfg.Browser.JourneyTimeout.D())
+	// Every pattern has a browser script.
+	for _, c := range Categories {
+		for _, p := range patternNames(c) {
+			assert.NotEmpty(t, browserScripts[p], "pattern %s has no browser script", p)
+		}
+	}
+}
+
+func TestBrowserConfigErrors(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse([]byte(`
+browsers: -1
+browser: {think_time: {min: 2s, max: 1s}, max_rss_mib: 10, lifetime: 0, journey_timeout: 0}
+`))
+	require.NoError(t, err)
+	err = cfg.Validate()
+	for _, want := range []string{"browsers must not be negative", "browser.think_time", "max_rss_mib must be at least 64",
+		"browser.lifetime must be positive", "browser.journey_timeout must be positive"} {
+		assert.ErrorContains(t, err, want)
+	}
+	cfg = Defaults()
+	cfg.Browser.Executable = "/nonexistent/chromium"
+	_, err = cfg.Browser.chromiumPath()
+	assert.ErrorContains(t, err, "/nonexistent/chromium")
+}
+
+func TestRouteOf(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]string{
+		"/products": "GET /products", "/products/12": "GET /products/{id}", "/products/12/recommendations": "GET /products/{id}/recommendations",
+		"/cart/abc": "GET /cart/{id}", "/orders/o-1": "GET /orders/{id}", "/inventory/check": "GET /inventory/check",
+	} {
+		got := routeOf("GET", path)
+		assert.Equal(t, want, got)
+		assert.NotEmpty(t, services(got), "route %s is in the topology", got)
+	}
+	assert.Equal(t, "POST /cart/add", routeOf("POST", "/cart/add"))
+	assert.Equal(t, "POST /checkout", routeOf("POST", "/checkout"))
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -114,4 +155,14 @@ func TestPickerIsDeterministic(t *testing.T) {
 		return out
 	}
 	assert.Equal(t, draw(), draw())
+}
+
+func TestHasFlag(t *testing.T) {
+	t.Parallel()
+	flag := []byte("--user-data-dir=/tmp/x-1")
+	assert.True(t, hasFlag([]byte("chromium\x00--user-data-dir=/tmp/x-1\x00--headless\x00"), flag))
+	assert.True(t, hasFlag([]byte("/usr/lib/chromium/chromium --type=renderer --user-data-dir=/tmp/x-1 --lang=en"), flag), "helpers rewrite argv with spaces")
+	assert.True(t, hasFlag([]byte("chromium --user-data-dir=/tmp/x-1"), flag))
+	assert.False(t, hasFlag([]byte("chromium --user-data-dir=/tmp/x-12 --x"), flag), "another browser's directory")
+	assert.True(t, hasFlag([]byte("a --user-data-dir=/tmp/x-12 --user-data-dir=/tmp/x-1"), flag))
 }

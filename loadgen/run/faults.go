@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 )
 
 // adminClient talks to the sample shop's fault admin API.
@@ -23,8 +23,8 @@ type adminClient struct {
 	hc   *http.Client
 }
 
-func (a adminClient) apply(ctx context.Context, label string, specs []faults.Spec, ttl time.Duration) (string, error) {
-	body, err := json.Marshal(faults.AddRequest{Label: label, Faults: specs, TTL: faults.Duration(ttl)})
+func (a adminClient) apply(ctx context.Context, label string, specs []faultapi.Spec, ttl time.Duration) (string, error) {
+	body, err := json.Marshal(faultapi.AddRequest{Label: label, Faults: specs, TTL: faultapi.Duration(ttl)})
 	if err != nil {
 		return "", fmt.Errorf("encode faults: %w", err)
 	}
@@ -90,6 +90,9 @@ type scheduler struct {
 	lastEnd time.Time
 	failed  int
 	wg      sync.WaitGroup
+	paced   pacing
+	// say tells the person at the console (loadgen's output) what happens.
+	say func(format string, args ...any)
 }
 
 type liveWindow struct {
@@ -127,7 +130,9 @@ func (s *scheduler) run(ctx context.Context) {
 			s.wg.Wait()
 			return
 		case <-tick.C:
-			s.maybeOpen(ctx)
+			if !s.maybePaced(ctx) {
+				s.maybeOpen(ctx)
+			}
 		}
 	}
 }
@@ -211,7 +216,11 @@ func (s *scheduler) openWindow(ctx context.Context, sc *Scenario, dur time.Durat
 	s.mu.Lock()
 	s.open[sc.Name] = lw
 	s.mu.Unlock()
-	s.log.Info("fault window opened", "scenario", sc.Name, "for", dur, "trigger", trigger)
+	if s.say == nil {
+		s.log.Info("fault window opened", "scenario", sc.Name, "for", dur, "trigger", trigger)
+	} else {
+		s.say("fault window opened at %s for %s: %s — %s", w.rec.Start.Format(time.TimeOnly), dur, sc.Name, sc.Description)
+	}
 
 	s.wg.Go(func() {
 		t := time.NewTimer(dur)
@@ -237,7 +246,11 @@ func (s *scheduler) closeWindow(name string, lw *liveWindow) {
 	s.lastEnd = end
 	s.mu.Unlock()
 	s.truth.windowClosed(lw.w, end)
-	s.log.Info("fault window closed", "scenario", name)
+	if s.say == nil {
+		s.log.Info("fault window closed", "scenario", name)
+	} else {
+		s.say("fault window closed at %s: %s", end.Format(time.TimeOnly), name)
+	}
 }
 
 // active lists the open windows with their time left.

@@ -42,6 +42,10 @@ type Request struct {
 	End     time.Time
 	Status  int // 0 when the request failed below HTTP
 	Err     string
+	// Session is the user session the request carried (baggage
+	// session.id); Browser marks a request a browser page made.
+	Session string
+	Browser bool
 }
 
 // Failed reports whether the request got a 5xx or no HTTP answer.
@@ -111,7 +115,7 @@ func (j *journey) callInTrace(traceID, method, route, path string, body any) res
 		j.traces = append(j.traces, traceID)
 		j.r.traces.Add(1)
 	}
-	rec := Request{TraceID: traceID, Method: method, Route: route, Path: path, Start: time.Now()}
+	rec := Request{TraceID: traceID, Method: method, Route: route, Path: path, Start: time.Now(), Session: j.session}
 	reqID := j.r.truth.requestStarted(rec.Start)
 	res := j.send(traceID, method, path, body)
 	rec.End, rec.Status = time.Now(), res.status

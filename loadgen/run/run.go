@@ -33,6 +33,7 @@ type Summary struct {
 	TracesStarted      int             `json:"traces_started"`
 	FaultWindows       []WindowSummary `json:"fault_windows"`
 	FaultFailures      int             `json:"fault_failures"`
+	Browser            BrowserSummary  `json:"browser"`
 }
 
 // WindowSummary is one fault window of the run.
@@ -65,6 +66,9 @@ type runner struct {
 	log     *slog.Logger
 	truth   *truth
 	catalog catalog
+	browser *browserPool // nil without browsers
+
+	outMu sync.Mutex // the progress line and announcements share the output
 
 	mu         sync.Mutex
 	byCategory map[string]int
@@ -92,6 +96,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 		log: log, byCategory: map[string]int{}, byPattern: map[string]int{}, statuses: map[string]int{},
 	}
 	defer r.client.CloseIdleConnections()
+	var exe string
+	if cfg.Browsers > 0 {
+		var err error
+		if exe, err = cfg.Browser.chromiumPath(); err != nil {
+			return Summary{}, err
+		}
+	}
 	if err := r.waitReady(ctx); err != nil {
 		return Summary{}, err
 	}
@@ -125,11 +136,26 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	var bg sync.WaitGroup
 	if cfg.FaultsEnabled() && len(cfg.Scenarios) > 0 {
 		sched = newScheduler(cfg, adminClient{base: cfg.AdminURL(), hc: &http.Client{Timeout: 15 * time.Second}}, t, log, start)
+		sched.say = r.announcer(out)
+		if next := sched.nextPaced(); !next.IsZero() {
+			every := "no more paced windows after it"
+			if e := cfg.Faults.Every.D(); e > 0 {
+				every = "then one every " + e.String()
+			}
+			sched.say("first fault window due at %s (in %s), %s; the scenarios take turns", next.Format(time.TimeOnly),
+				time.Until(next).Round(time.Second), every)
+		}
 		bg.Go(func() { sched.run(genCtx) })
 	}
 	bg.Go(func() { r.progress(genCtx, out, start, sched) })
 
 	var journeys sync.WaitGroup
+	if cfg.Browsers > 0 {
+		r.browser = newBrowserPool(r, exe)
+		for i := range cfg.Browsers {
+			journeys.Go(func() { r.browser.run(i, genCtx, jctx) })
+		}
+	}
 	r.generate(genCtx, jctx, &journeys)
 
 	// Let running journeys finish, but not forever.
@@ -140,7 +166,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	}()
 	select {
 	case <-finished:
-	case <-time.After(max(cfg.RequestTimeout.D()*2, 30*time.Second)):
+	case <-time.After(max(cfg.RequestTimeout.D()*2, 30*time.Second, cfg.Browser.JourneyTimeout.D()*time.Duration(min(cfg.Browsers, 1)))):
 		cancelJourneys()
 		<-finished
 	}
@@ -149,6 +175,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 
 	sum.Ended = time.Now()
 	r.fill(&sum)
+	if r.browser != nil {
+		sum.Browser = r.browser.summary()
+	}
 	if sched != nil {
 		sum.FaultFailures = sched.failures()
 	}
@@ -352,15 +381,35 @@ func (r *runner) progress(ctx context.Context, out io.Writer, start time.Time, s
 				active = strings.Join(a, ",")
 			}
 		}
-		line := fmt.Sprintf("[%s] journeys %d (%.1f/s, %d running) requests %d (%.0f/min) traces %.0f/min errors %d (5xx %d, no answer %d) faults: %s",
+		browsers := ""
+		if b := r.browser; b != nil {
+			browsers = fmt.Sprintf(" browser sessions %d (%.1f/min)", b.sessions.Load(), float64(b.sessions.Load())/mins)
+		}
+		line := fmt.Sprintf("[%s] journeys %d (%.1f/s, %d running) requests %d (%.0f/min) traces %.0f/min errors %d (5xx %d, no answer %d)%s faults: %s",
 			elapsed.Truncate(time.Second), r.journeys.Load(), float64(r.journeys.Load())/elapsed.Seconds(), r.active.Load(),
 			r.requests.Load(), float64(r.requests.Load())/mins, float64(r.traces.Load())/mins,
-			r.serverErrs.Load()+r.netErrs.Load(), r.serverErrs.Load(), r.netErrs.Load(), active)
+			r.serverErrs.Load()+r.netErrs.Load(), r.serverErrs.Load(), r.netErrs.Load(), browsers, active)
+		r.outMu.Lock()
 		if tty {
 			fmt.Fprintf(out, "\r\033[K%s", line)
 		} else {
 			fmt.Fprintln(out, line)
 		}
+		r.outMu.Unlock()
+	}
+}
+
+// announcer returns a func that prints a line of news to out: on a terminal
+// above the progress line, which the next tick rewrites.
+func (r *runner) announcer(out io.Writer) func(format string, args ...any) {
+	tty := isTerminal(out)
+	return func(format string, args ...any) {
+		r.outMu.Lock()
+		defer r.outMu.Unlock()
+		if tty {
+			fmt.Fprint(out, "\r\033[K")
+		}
+		fmt.Fprintf(out, "==> "+format+"\n", args...)
 	}
 }
 
@@ -387,6 +436,10 @@ func printSummary(out io.Writer, s Summary) {
 		parts = append(parts, fmt.Sprintf("%s:%d", k, s.StatusCounts[k]))
 	}
 	fmt.Fprintf(out, "  statuses   %s\n", strings.Join(parts, " "))
+	if b := s.Browser; b.Browsers > 0 {
+		fmt.Fprintf(out, "  browsers   %d: %d journeys, %d sessions (%.1f/min), %d unfinished, %d launches, peak RSS %d MiB, CPU %.0f s\n",
+			b.Browsers, b.Journeys, b.Sessions, float64(b.Sessions)/mins, b.Failed, b.Launches, b.PeakRSSBytes>>20, b.CPUSeconds)
+	}
 	fmt.Fprintf(out, "  fault windows %d", len(s.FaultWindows))
 	if s.FaultFailures > 0 {
 		fmt.Fprintf(out, " (%d could not be opened)", s.FaultFailures)

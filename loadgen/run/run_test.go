@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 	"github.com/otelcol-agentic/otelcol-agentic/loadgen/run"
 	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/app"
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
 	"github.com/otelcol-agentic/otelcol-agentic/tests/otlpcapture"
 )
 
@@ -50,6 +50,7 @@ func TestRunAgainstShop(t *testing.T) {
 	cfg.Concurrency = 24
 	cfg.Duration = run.Duration(5 * time.Second)
 	cfg.Seed = 7
+	cfg.Browsers = 0 // HTTP journeys only: browser_test.go runs the browsers
 	cfg.ThinkTime = run.Range{Min: run.Duration(5 * time.Millisecond), Max: run.Duration(30 * time.Millisecond)}
 	cfg.RequestTimeout = run.Duration(10 * time.Second)
 	cfg.GroundTruth = filepath.Join(t.TempDir(), "truth.jsonl")
@@ -96,7 +97,11 @@ func TestRunAgainstShop(t *testing.T) {
 	assert.False(t, w.Start.Before(sum.Started))
 	assert.False(t, w.End.After(sum.Ended))
 	assert.NotEmpty(t, w.TraceIDs)
-	assert.Equal(t, []faults.Spec(sc.Inject), w.Faults)
+	assert.Equal(t, []faultapi.Spec(sc.Inject), w.Faults)
+	require.NotEmpty(t, w.AffectedSessions, "the window's requests carried their journeys' sessions")
+	assert.LessOrEqual(t, len(w.AffectedSessions), w.Journeys, "one session per journey")
+	assert.Subset(t, w.AffectedSessions, w.ErrorSessions)
+	assert.Empty(t, w.AffectedBrowserSessions, "no browsers in this run")
 	assert.Positive(t, kinds[run.KindErrorJourney]+kinds[run.KindAnomalous]+kinds[run.KindEdgeCase])
 
 	// The shop applied exactly that composition, inside the recorded window.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otelcol-agentic/otelcol-agentic/sampleapp/faults"
+	"github.com/otelcol-agentic/otelcol-agentic/internal/faultapi"
 )
 
 // Ground-truth record kinds.
@@ -27,24 +27,30 @@ var journeyKinds = map[string]string{ErrorInjection: KindErrorJourney, Anomalous
 // WindowRecord is one fault window: what was injected, when, and the traces
 // that ran through the affected services while it was open.
 type WindowRecord struct {
-	Kind             string        `json:"kind"`
-	Scenario         string        `json:"scenario"`
-	Description      string        `json:"description,omitempty"`
-	RootCause        string        `json:"root_cause"`
-	RootCauseService string        `json:"root_cause_service"`
-	RootCauseKind    string        `json:"root_cause_kind"`
-	Trigger          string        `json:"trigger"` // "random" or "scheduled"
-	Start            time.Time     `json:"start"`
-	End              time.Time     `json:"end"`
-	AdminID          string        `json:"admin_id"`
-	Faults           []faults.Spec `json:"faults"`
-	AffectedServices []string      `json:"affected_services"`
-	Journeys         int           `json:"journeys"`
-	Requests         int           `json:"requests"`
-	TraceIDs         []string      `json:"trace_ids"`
+	Kind             string          `json:"kind"`
+	Scenario         string          `json:"scenario"`
+	Description      string          `json:"description,omitempty"`
+	RootCause        string          `json:"root_cause"`
+	RootCauseService string          `json:"root_cause_service"`
+	RootCauseKind    string          `json:"root_cause_kind"`
+	Trigger          string          `json:"trigger"` // "random" or "scheduled"
+	Start            time.Time       `json:"start"`
+	End              time.Time       `json:"end"`
+	AdminID          string          `json:"admin_id"`
+	Faults           []faultapi.Spec `json:"faults"`
+	AffectedServices []string        `json:"affected_services"`
+	Journeys         int             `json:"journeys"`
+	Requests         int             `json:"requests"`
+	TraceIDs         []string        `json:"trace_ids"`
 	// ErrorTraceIDs are the touched traces whose request got a 5xx or no
 	// answer.
 	ErrorTraceIDs []string `json:"error_trace_ids"`
+	// AffectedSessions are the user sessions with a touched request;
+	// AffectedBrowserSessions those of them a browser recorded, and
+	// ErrorSessions those with a touched request that failed.
+	AffectedSessions        []string `json:"affected_sessions"`
+	AffectedBrowserSessions []string `json:"affected_browser_sessions"`
+	ErrorSessions           []string `json:"error_sessions"`
 }
 
 // RequestRecord is a request as the ground truth lists it.
@@ -78,11 +84,15 @@ type openWindow struct {
 	traces   map[string]bool
 	errs     map[string]bool
 	journeys map[string]bool
+	sessions map[string]bool
+	browser  map[string]bool
+	errSess  map[string]bool
 	ended    bool
 }
 
 func newOpenWindow(rec WindowRecord) *openWindow {
-	w := &openWindow{rec: rec, affected: map[string]bool{}, traces: map[string]bool{}, errs: map[string]bool{}, journeys: map[string]bool{}}
+	w := &openWindow{rec: rec, affected: map[string]bool{}, traces: map[string]bool{}, errs: map[string]bool{}, journeys: map[string]bool{},
+		sessions: map[string]bool{}, browser: map[string]bool{}, errSess: map[string]bool{}}
 	for _, s := range rec.AffectedServices {
 		w.affected[s] = true
 	}
@@ -174,8 +184,24 @@ func (t *truth) requestDone(id uint64, journeyID string, req Request) {
 			w.errs[req.TraceID] = true
 			w.rec.ErrorTraceIDs = append(w.rec.ErrorTraceIDs, req.TraceID)
 		}
+		if sid := req.Session; sid != "" {
+			addOnce(w.sessions, &w.rec.AffectedSessions, sid)
+			if req.Browser {
+				addOnce(w.browser, &w.rec.AffectedBrowserSessions, sid)
+			}
+			if req.Failed() {
+				addOnce(w.errSess, &w.rec.ErrorSessions, sid)
+			}
+		}
 	}
 	t.flushWindowsLocked(false)
+}
+
+func addOnce(seen map[string]bool, list *[]string, v string) {
+	if !seen[v] {
+		seen[v] = true
+		*list = append(*list, v)
+	}
 }
 
 func (t *truth) windowOpened(w *openWindow) {
@@ -216,8 +242,10 @@ func (t *truth) flushWindowsLocked(force bool) {
 		if w.rec.TraceIDs == nil {
 			w.rec.TraceIDs = []string{}
 		}
-		if w.rec.ErrorTraceIDs == nil {
-			w.rec.ErrorTraceIDs = []string{}
+		for _, l := range []*[]string{&w.rec.ErrorTraceIDs, &w.rec.AffectedSessions, &w.rec.AffectedBrowserSessions, &w.rec.ErrorSessions} {
+			if *l == nil {
+				*l = []string{}
+			}
 		}
 		t.writeLocked(w.rec)
 		t.done = append(t.done, w.rec)

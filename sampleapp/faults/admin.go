@@ -16,15 +16,6 @@ import (
 	"time"
 )
 
-// AddRequest is the body of POST /admin/faults: either a built-in scenario
-// name or an explicit list of primitives.
-type AddRequest struct {
-	Scenario string   `json:"scenario,omitempty"`
-	Label    string   `json:"label,omitempty"`
-	Faults   []Spec   `json:"faults,omitempty"`
-	TTL      Duration `json:"ttl,omitempty"`
-}
-
 // RemotePart is the share of a composition applied by another process.
 type RemotePart struct {
 	Service string `json:"service"`

@@ -53,6 +53,7 @@ func TestSampleSystemTelemetryThroughTheCollector(t *testing.T) {
 	lcfg.Rate = 15
 	lcfg.Duration = run.Duration(40 * time.Second)
 	lcfg.Seed = 7
+	lcfg.Browsers = 0 // HTTP journeys only; loadgen/run and tests/shop run the browsers
 	lcfg.GroundTruth = filepath.Join(t.TempDir(), "truth.jsonl")
 	var scenarios []run.Scenario
 	for _, s := range lcfg.Scenarios {

@@ -1,12 +1,8 @@
-// Package faults holds the failure primitives the sample system can be put
-// into, the named compositions of them (scenarios) and the registry the
-// services consult on their hot paths.
-//
-// Every primitive works through a real mechanism (a connection really held,
-// memory really retained, a listener really closed, a dial to a dead port), so
-// the telemetry the services emit describes symptoms only. Nothing in this
-// package writes telemetry.
-package faults
+// Package faultapi holds the wire types of the sample shop's fault admin
+// API (POST /admin/faults): the failure primitives and their specs. The shop
+// (sampleapp/faults) applies them and the load generator (loadgen/run) sends
+// them; both import this package and neither imports the other.
+package faultapi
 
 import (
 	"encoding/json"
@@ -266,4 +262,13 @@ func ParseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("byte size %q: want a non-negative number with an optional KiB/MiB/GiB unit", s)
 	}
 	return int64(f * float64(mult)), nil
+}
+
+// AddRequest is the body of POST /admin/faults: either a built-in scenario
+// name or an explicit list of primitives.
+type AddRequest struct {
+	Scenario string   `json:"scenario,omitempty"`
+	Label    string   `json:"label,omitempty"`
+	Faults   []Spec   `json:"faults,omitempty"`
+	TTL      Duration `json:"ttl,omitempty"`
 }
