@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -420,5 +421,35 @@ func TestClientGoesAwayWhileComputing(t *testing.T) {
 	cancel()
 	<-done
 	eventually(t, 30*time.Second, func() bool { return processes(t, "compute-away") == 0 }, "the query was not killed")
+	requireHealthy(t, p)
+}
+
+// A client that goes away at any moment, also before its statement has
+// started in the engine (while it waits for a connection or is checked):
+// no statement is left running.
+func TestClientGoesAwayAtAnyMoment(t *testing.T) {
+	t.Parallel()
+	p := ownSettings()
+	u := chdbtest.HTTP(t).URL + "/?" + p.Encode()
+	var wg sync.WaitGroup
+	for i := range 24 {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u,
+			strings.NewReader(fmt.Sprintf("SELECT count() FROM numbers(1000000000000) WHERE number %% 7 = %d /* away-at-any-moment */", i)))
+		require.NoError(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if res, err := http.DefaultClient.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, res.Body)
+				_ = res.Body.Close()
+			}
+		}()
+		// From at once to well after the statement started.
+		time.Sleep(time.Duration(i%8) * time.Duration(i%8) * time.Millisecond)
+		cancel()
+	}
+	wg.Wait()
+	eventually(t, 30*time.Second, func() bool { return processes(t, "away-at-any-moment") == 0 }, "a statement outlived its client")
 	requireHealthy(t, p)
 }

@@ -432,14 +432,26 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) (err error) 
 	defer func() { release(broken) }()
 	// The engine cannot see the request's context: a statement blocked
 	// inside it (computing, or waiting for the next chunk) only notices a
-	// client that went away if it is killed, from another connection.
+	// client that went away if it is killed, from another connection. A
+	// client may go away before the statement has started (while it is
+	// checked, or before the engine lists it): a KILL then finds nothing,
+	// so it is repeated, ever more slowly, until the statement has returned.
 	if conn.tag != "" {
 		killed := make(chan struct{})
+		finished := make(chan struct{})
 		stop := context.AfterFunc(ctx, func() {
 			defer close(killed)
-			s.killStatement(conn.tag)
+			for delay := 20 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+				s.killStatement(conn.tag)
+				select {
+				case <-finished:
+					return
+				case <-time.After(delay):
+				}
+			}
 		})
 		defer func() {
+			close(finished)
 			if !stop() {
 				// Wait for the kill, so it cannot hit the connection's next statement.
 				<-killed
