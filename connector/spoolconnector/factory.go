@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -111,8 +113,47 @@ var readOnly = consumer.Capabilities{MutatesData: false}
 
 type logsSpool struct{ *spool[plog.Logs] }
 
-func (l *logsSpool) ConsumeLogs(ctx context.Context, ld plog.Logs) error { return l.consume(ctx, ld) }
-func (*logsSpool) Capabilities() consumer.Capabilities                   { return readOnly }
+func (l *logsSpool) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	return l.consume(ctx, stampUntimed(ld, time.Now()))
+}
+func (*logsSpool) Capabilities() consumer.Capabilities { return readOnly }
+
+// stampUntimed gives a record that carries neither a timestamp nor an
+// observed timestamp the time the spool received it as its observed time
+// (what the OTel data model says a collector may set), in a copy: stored
+// as 1970 it would be dropped by the tables' retention as soon as it
+// arrived. Data with every record timed is passed on as it is.
+func stampUntimed(ld plog.Logs, now time.Time) plog.Logs {
+	untimed := func(lr plog.LogRecord) bool { return lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 }
+	found := false
+	for i := 0; i < ld.ResourceLogs().Len() && !found; i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len() && !found; j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len() && !found; k++ {
+				found = untimed(lrs.At(k))
+			}
+		}
+	}
+	if !found {
+		return ld
+	}
+	out := plog.NewLogs()
+	ld.CopyTo(out)
+	ts := pcommon.NewTimestampFromTime(now)
+	for i := 0; i < out.ResourceLogs().Len(); i++ {
+		sls := out.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				if lr := lrs.At(k); untimed(lr) {
+					lr.SetObservedTimestamp(ts)
+				}
+			}
+		}
+	}
+	return out
+}
 
 type tracesSpool struct{ *spool[ptrace.Traces] }
 

@@ -550,3 +550,26 @@ func TestARecordThatDoesNotDecodeIsSetAside(t *testing.T) {
 	assert.Equal(t, []byte{0x0a, 0xff, 0xff, 0xff}, b)
 	assertOnce(t, store, []string{"before", "after"})
 }
+
+// A record with neither timestamp is given the time it was received as
+// its observed time (else stored as 1970 and dropped by retention at
+// once); timed records and the caller's data are left as they are.
+func TestUntimedRecordsAreStampedOnReceipt(t *testing.T) {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	lrs.AppendEmpty().SetTimestamp(pcommon.Timestamp(42))
+	lrs.AppendEmpty().SetObservedTimestamp(pcommon.Timestamp(43))
+	lrs.AppendEmpty()
+	now := time.Unix(1_800_000_000, 0)
+	out := stampUntimed(ld, now)
+	got := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	require.Equal(t, 3, got.Len())
+	assert.Equal(t, pcommon.Timestamp(42), got.At(0).Timestamp())
+	assert.Equal(t, pcommon.Timestamp(0), got.At(0).ObservedTimestamp())
+	assert.Equal(t, pcommon.Timestamp(43), got.At(1).ObservedTimestamp())
+	assert.Equal(t, pcommon.NewTimestampFromTime(now), got.At(2).ObservedTimestamp())
+	assert.Equal(t, pcommon.Timestamp(0), lrs.At(2).ObservedTimestamp(), "the caller's data is not changed")
+	timed := plog.NewLogs()
+	timed.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().SetTimestamp(1)
+	assert.Equal(t, timed, stampUntimed(timed, now), "timed data passes as it is")
+}

@@ -167,7 +167,8 @@ func TestCollectorRanksAbnormalTraces(t *testing.T) {
 	sql, err := schema.Query("anomaly_detection")
 	require.NoError(t, err)
 	sql = strings.NewReplacer("{since:DateTime64(9)}", "'2000-01-01 00:00:00'", "{baseline_since:DateTime64(9)}", "'2000-01-01 00:00:00'",
-		"{k:UInt32}", fmt.Sprint(len(special))).Replace(sql)
+		"{until:DateTime64(9)}", "'2100-01-01 00:00:00'", "{service:String}", "''", "{only_anomalous:UInt8}", "0",
+		"{k:UInt64}", fmt.Sprint(len(special))).Replace(sql)
 	top, err := col.Query(t.Context(), "SELECT TraceId, anomaly_type, is_anomaly FROM ("+sql+")")
 	require.NoError(t, err)
 	lines := strings.Split(top, "\n")
