@@ -151,6 +151,10 @@ func (c *batchCursor[T]) run(stop <-chan struct{}) {
 // forgets it.
 func (c *batchCursor[T]) deliver(stop <-chan struct{}, d *delivery[T], isolated []string) {
 	defer func() { <-c.slots }()
+	// Before any pipeline has it: pipelines reading it at once would each
+	// take it for theirs and release it twice (a panic), and a retry would
+	// send what the first attempt released.
+	c.s.codec.own(d.data)
 	if len(c.s.batchTargets) > 1 {
 		c.s.codec.readOnly(d.data)
 	}

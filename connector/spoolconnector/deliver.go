@@ -102,7 +102,13 @@ func (s *spool[T]) deliver(stop <-chan struct{}, t *target[T], d *delivery[T], i
 	}
 	units := make([]unit[T], len(recs))
 	for i, r := range recs {
-		units[i] = unit[T]{key: fmt.Sprintf("r%d", r.seq), seq: r.seq, raw: r.data, decode: func() (T, error) { return s.codec.unmarshal(r.data) }}
+		units[i] = unit[T]{key: fmt.Sprintf("r%d", r.seq), seq: r.seq, raw: r.data, decode: func() (T, error) {
+			v, err := s.codec.unmarshal(r.data)
+			if err == nil {
+				s.codec.own(v)
+			}
+			return v, err
+		}}
 	}
 	return s.isolate(stop, t, units)
 }

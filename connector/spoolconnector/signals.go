@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/xpdata/pref"
 )
 
 // codec is what the spool needs to know of a signal. A record's payload is
@@ -27,6 +28,11 @@ type codec[T any] struct {
 	// that changed it anyway would panic (as the collector's own fan-out
 	// marks what it shares), not corrupt another's input.
 	readOnly func(T)
+	// own marks a batch as owned by the spool's pipelines for good: the
+	// collector's pipeline entry then never releases it (pdata reference
+	// counting), neither when a pipeline is done with it while others still
+	// read it, nor before a retry sends it again.
+	own func(T) bool
 }
 
 // target is a pipeline the spool delivers to.
@@ -55,6 +61,7 @@ var logsCodec = codec[plog.Logs]{
 	},
 	validate: validateLogs,
 	readOnly: plog.Logs.MarkReadOnly,
+	own:      pref.MarkPipelineOwnedLogs,
 }
 
 var tracesCodec = codec[ptrace.Traces]{
@@ -72,6 +79,7 @@ var tracesCodec = codec[ptrace.Traces]{
 	},
 	validate: validateTraces,
 	readOnly: ptrace.Traces.MarkReadOnly,
+	own:      pref.MarkPipelineOwnedTraces,
 }
 
 var metricsCodec = codec[pmetric.Metrics]{
@@ -91,6 +99,7 @@ var metricsCodec = codec[pmetric.Metrics]{
 	},
 	validate: validateMetrics,
 	readOnly: pmetric.Metrics.MarkReadOnly,
+	own:      pref.MarkPipelineOwnedMetrics,
 }
 
 func logsTarget(c consumer.Logs) (func(context.Context, plog.Logs) error, bool) {
